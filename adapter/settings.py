@@ -1,0 +1,81 @@
+"""The one configuration object. Read once at start-up (env prefix DUALCODE_, optional file), passed down.
+
+Nothing else in the service reads the environment. Every field is listed in docs/configuration.md.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="DUALCODE_",
+        env_file=None,
+        extra="forbid",
+        frozen=True,
+    )
+
+    # Storage
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///./var/dualcode.sqlite",
+        description="SQLAlchemy async URL: sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/db",
+    )
+    database_pool_size: int = Field(default=10, ge=1, description="Connections per process (PostgreSQL)")
+    redis_url: SecretStr | None = Field(
+        default=None, description="redis://host:port/db; unset = in-process cache (single process only)"
+    )
+    data_dir: Path = Field(default=Path("./var"), description="Where local data, keys and logs live")
+
+    # Listeners
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8080, ge=0, le=65535)
+    mllp_host: str = "127.0.0.1"
+    mllp_port: int = Field(default=2575, ge=0, le=65535, description="0 = pick a free port")
+    mllp_enabled: bool = True
+    mllp_max_frame_bytes: int = Field(default=1_048_576, ge=1024)
+    mllp_idle_timeout_s: float = Field(default=300.0, gt=0)
+    public_base_url: str | None = Field(
+        default=None, description="External base URL used in Bundle links; default from the request"
+    )
+
+    # HTTP limits
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Larger request bodies get 413")
+
+    # Keys. Files are created on first start when missing (dev); production mounts them read-only.
+    data_keys_file: Path = Field(
+        default=Path("./var/keys/data-keys.json"),
+        description="JSON {active: kid, keys: {kid: base64 32-byte key}} for AES-256-GCM at rest",
+    )
+    blind_index_key_file: Path = Field(
+        default=Path("./var/keys/blind-index.key"), description="HMAC-SHA256 key for blind indexes"
+    )
+    token_signing_key_file: Path = Field(
+        default=Path("./var/keys/token-signing.key"), description="HMAC key that signs access tokens"
+    )
+    data_key: SecretStr | None = Field(
+        default=None, description="Inline alternative to data_keys_file (base64 32 bytes, kid 'env')"
+    )
+    blind_index_key: SecretStr | None = Field(default=None, description="Inline alternative (base64)")
+    token_signing_key: SecretStr | None = Field(default=None, description="Inline alternative (base64)")
+    create_missing_keys: bool = Field(
+        default=True, description="Generate key files on first start (turn off in production)"
+    )
+
+    # Tokens
+    token_ttl_s: int = Field(default=3600, ge=60, le=86400)
+    token_issuer: str = "dualcode"
+
+    # Logging
+    log_level: str = "INFO"
+    log_raw_hl7: bool = Field(default=False, description="Log raw PHI-bearing HL7 to its own logger")
+
+
+def load_settings(env_file: str | None = None) -> Settings:
+    """Build Settings from the environment, and from a dotenv-style file when one is given."""
+    if env_file:
+        return Settings(_env_file=env_file)  # type: ignore[call-arg]
+    return Settings()

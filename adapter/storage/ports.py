@@ -1,0 +1,213 @@
+"""Storage ports. Handlers talk to these Protocols only; never to SQL or Redis directly.
+
+Every port has an in-memory implementation (``adapter.storage.memory``) and a SQL one
+(``adapter.storage.sql``) that behave alike: same uniqueness, same errors, same version numbers.
+One contract suite (tests/contract) runs against memory, SQLite and PostgreSQL.
+
+Writes happen inside a unit of work: everything done through ``uow`` commits together or not at all,
+so an outbox event or an audit record never exists without the change it reports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from datetime import datetime
+from typing import Any, Protocol
+
+from adapter.storage.records import (
+    AuditRecord,
+    ClientRecord,
+    IdentityLink,
+    OutboxEvent,
+    SearchToken,
+    StoredMessage,
+    StoredResource,
+)
+
+
+class FhirRepository(Protocol):
+    """Versioned FHIR resources. Version ids are 1, 2, 3… per resource.
+
+    Errors: ResourceNotFound (no such id/version), ResourceGone (deleted), VersionConflict (stale
+    If-Match), DuplicateKey (create with an id that exists), MultipleMatches (conditional create).
+    """
+
+    async def create(
+        self,
+        body: dict[str, Any],
+        *,
+        tokens: Sequence[SearchToken] = (),
+        if_none_exist: Sequence[SearchToken] = (),
+    ) -> tuple[StoredResource, bool]:
+        """Store version 1 (id assigned when body has none). Returns (resource, created).
+
+        With ``if_none_exist``: when exactly one resource of the type matches all tokens, return it
+        with created=False and write nothing; more than one raises MultipleMatches.
+        """
+        ...
+
+    async def read(self, resource_type: str, resource_id: str) -> StoredResource: ...
+
+    async def vread(self, resource_type: str, resource_id: str, version_id: int) -> StoredResource: ...
+
+    async def update(
+        self,
+        body: dict[str, Any],
+        *,
+        tokens: Sequence[SearchToken] = (),
+        if_match: int | None = None,
+    ) -> tuple[StoredResource, bool]:
+        """Store the next version (or version 1 when the id is new: update-as-create).
+
+        Returns (resource, created). ``if_match`` must equal the current version or VersionConflict.
+        """
+        ...
+
+    async def search(
+        self,
+        resource_type: str,
+        criteria: Sequence[SearchToken],
+        *,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[StoredResource]:
+        """Current versions that match every criterion (AND). A criterion with system=None matches
+        the value under any system. Ordered by last update, newest first."""
+        ...
+
+    async def history(self, resource_type: str, resource_id: str) -> list[StoredResource]:
+        """All versions, newest first."""
+        ...
+
+
+class IdentityStore(Protocol):
+    """The identity index: (system, value) -> Patient id. One person per identifier, enforced."""
+
+    async def link(
+        self, system: str, value: str, patient_id: str, *, flagged: bool = False, note: str | None = None
+    ) -> IdentityLink:
+        """Link an identifier. DuplicateKey if it is already linked to another patient;
+        linking it again to the same patient returns the existing link."""
+        ...
+
+    async def find(self, system: str, value: str) -> IdentityLink | None: ...
+
+    async def links_for(self, patient_id: str) -> list[IdentityLink]: ...
+
+    async def relink(self, from_patient_id: str, to_patient_id: str) -> int:
+        """Move every link of one patient to another (merge). Returns how many moved."""
+        ...
+
+
+class MessageStore(Protocol):
+    """Inbound HL7 v2 messages, stored raw before any ACK. (sender, control_id) is unique."""
+
+    async def add(
+        self, *, sender: str, control_id: str, raw: bytes, message_type: str | None = None
+    ) -> tuple[StoredMessage, bool]:
+        """Store a message. Returns (message, created); a repeated (sender, control_id) returns the
+        first stored one with created=False."""
+        ...
+
+    async def get(self, message_id: str) -> StoredMessage: ...
+
+    async def find(self, sender: str, control_id: str) -> StoredMessage | None: ...
+
+    async def set_outcome(
+        self,
+        message_id: str,
+        *,
+        status: str,
+        ack: bytes | None,
+        patient_id: str | None = None,
+        error: str | None = None,
+        resources: Sequence[str] = (),
+    ) -> StoredMessage: ...
+
+    async def list(
+        self,
+        *,
+        sender: str | None = None,
+        message_type: str | None = None,
+        status: str | None = None,
+        patient_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+    ) -> list[StoredMessage]:
+        """Newest first."""
+        ...
+
+
+class OutboxStore(Protocol):
+    """Transactional outbox: events are added in the unit of work of the change they report."""
+
+    async def add(
+        self, *, topic: str, destination: str, ordering_key: str, payload: dict[str, Any]
+    ) -> OutboxEvent: ...
+
+    async def get(self, event_id: str) -> OutboxEvent: ...
+
+    async def claim(self, *, limit: int, now: datetime, lease_s: float) -> list[OutboxEvent]:
+        """Take due events for delivery: at most one in flight per (destination, ordering_key), the
+        oldest of each key first; claimed events are leased (status delivering) until ``lease_s``."""
+        ...
+
+    async def mark_delivered(self, event_id: str) -> OutboxEvent: ...
+
+    async def mark_failed(
+        self, event_id: str, *, error: str, retry_at: datetime | None
+    ) -> OutboxEvent:
+        """Record a failed attempt; retry_at None = dead letter."""
+        ...
+
+    async def list(self, *, status: str | None = None, limit: int = 100) -> list[OutboxEvent]: ...
+
+
+class AuditLog(Protocol):
+    """Append-only record of every access to personal data."""
+
+    async def record(self, record: AuditRecord) -> None: ...
+
+    async def search(
+        self, *, patient_id: str | None = None, agent: str | None = None, limit: int = 100
+    ) -> list[AuditRecord]:
+        """Newest first."""
+        ...
+
+
+class ClientStore(Protocol):
+    """Registered API clients (hashed secrets)."""
+
+    async def add(self, client: ClientRecord) -> None:
+        """DuplicateKey when the client id exists."""
+        ...
+
+    async def get(self, client_id: str) -> ClientRecord | None: ...
+
+    async def list(self) -> list[ClientRecord]: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction across every store. Leaving the block normally commits; an exception rolls
+    everything back and propagates."""
+
+    resources: FhirRepository
+    identities: IdentityStore
+    messages: MessageStore
+    outbox: OutboxStore
+    audit: AuditLog
+    clients: ClientStore
+
+
+class Storage(Protocol):
+    """A database: opens units of work; knows its own health."""
+
+    def unit_of_work(self) -> AbstractAsyncContextManager[UnitOfWork]: ...
+
+    async def ping(self) -> None:
+        """Raise ServiceUnavailable when the database does not answer."""
+        ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,108 @@
+"""Immutable values that cross the storage ports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResource:
+    """One version of a FHIR resource. ``body`` carries id and meta.versionId/lastUpdated already set."""
+
+    resource_type: str
+    id: str
+    version_id: int
+    last_updated: datetime  # timezone-aware UTC
+    body: dict[str, Any]
+    deleted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SearchToken:
+    """An indexed search value of a resource, e.g. ("identifier", "urn:oid:…", "110105…").
+
+    ``system`` is None for plain tokens without a system; reference params use system=None and
+    value="Patient/123". Values are stored only as keyed blind indexes, never in clear.
+    """
+
+    param: str
+    system: str | None
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityLink:
+    """One identifier of a person, linked to the Patient that carries it."""
+
+    system: str
+    value: str
+    patient_id: str
+    created_at: datetime
+    flagged: bool = False  # conflicting source data: kept for review, never merged silently
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    """An inbound HL7 v2 message as received (raw bytes), with what became of it."""
+
+    id: str
+    sender: str
+    control_id: str
+    received_at: datetime
+    raw: bytes
+    message_type: str | None = None
+    status: str = "received"  # received | processed | error | rejected
+    ack: bytes | None = None
+    patient_id: str | None = None
+    error: str | None = None
+    resources: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEvent:
+    """An event a hospital may need, written in the same transaction as the change it reports."""
+
+    id: str
+    topic: str  # e.g. patient.created, patient.merged
+    destination: str  # hospital/destination code, or "*" before fan-out
+    ordering_key: str  # usually Patient/<id>: delivery is ordered per (destination, ordering_key)
+    payload: dict[str, Any]
+    created_at: datetime
+    status: str = "pending"  # pending | delivering | delivered | dead
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    last_error: str | None = None
+    seq: int = 0  # monotonic insertion order, assigned by the store
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """Who did what to which patient, when, and how it ended (becomes a FHIR AuditEvent)."""
+
+    id: str
+    recorded_at: datetime
+    agent: str  # client id, or "mllp:<sender>", or "system"
+    action: str  # C R U D E (FHIR AuditEvent.action)
+    operation: str  # e.g. "read Patient", "search Patient", "oauth token"
+    outcome: str  # "0" success, "4" minor failure, "8" serious failure, "12" major failure
+    patient_id: str | None = None
+    resource: str | None = None  # e.g. Patient/123/_history/2
+    source_ip: str | None = None
+    request_id: str | None = None
+    detail: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ClientRecord:
+    """A registered API client. The secret is stored only as a salted hash."""
+
+    client_id: str
+    name: str
+    roles: tuple[str, ...]
+    secret_hash: str
+    created_at: datetime
+    organization: str | None = None
+    active: bool = True

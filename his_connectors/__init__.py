@@ -1,0 +1,1 @@
+"""Outbound edges to hospital systems, one module per transport. Never imports adapter."""

@@ -1,0 +1,1 @@
+"""SIMULATORS of the external platforms (eSSC, EHC, NHSA) and of a HIS, for demos and tests only."""
