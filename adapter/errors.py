@@ -88,6 +88,7 @@ class NotAcceptable(DualcodeError):
 class InvalidRequest(DualcodeError):
     code, http_status, issue_type = "DC-1009", 400, "invalid"
     default_message = "the request is not valid"
+    oauth_error = "invalid_request"
 
 
 class MethodNotAllowed(DualcodeError):

@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     redis_url: SecretStr | None = Field(
         default=None, description="redis://host:port/db; unset = in-process cache (single process only)"
     )
+    auto_migrate: bool = Field(
+        default=True, description="Apply migrations at start-up (turn off when several processes share a DB)"
+    )
     data_dir: Path = Field(default=Path("./var"), description="Where local data, keys and logs live")
 
     # Listeners
@@ -68,6 +71,9 @@ class Settings(BaseSettings):
     # Tokens
     token_ttl_s: int = Field(default=3600, ge=60, le=86400)
     token_issuer: str = "dualcode"
+    token_failures_per_minute: int = Field(
+        default=20, ge=1, description="Failed client authentications per source address before 429"
+    )
 
     # Logging
     log_level: str = "INFO"
