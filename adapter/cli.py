@@ -1,17 +1,146 @@
-"""The `dualcode` command. Subcommands are added by their modules; see `dualcode --help`."""
+"""The `dualcode` command: serve, migrate, clients. See `dualcode --help`."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
 import sys
+from importlib.metadata import entry_points
+
+from adapter.settings import Settings, load_settings
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--env-file", help="dotenv-style file with DUALCODE_* settings")
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from adapter.app import create_app
+    from adapter.security.logging import configure_logging
+    from adapter.services import Services
+
+    configure_logging(settings.log_level)
+
+    def banner(services: Services) -> None:
+        http = f"http://{settings.http_host}:{settings.http_port}"
+        lines = [
+            "dualcode is listening:",
+            f"  HTTP         {http}   (FHIR base {http}/fhir, metrics {http}/metrics)",
+        ]
+        if services.mllp is not None:
+            host, port = services.mllp.address
+            lines.append(f"  MLLP         {host}:{port}")
+        lines += [
+            f"  database     {_safe_url(settings.database_url)}",
+            f"  cache        {'Redis' if settings.redis_url else 'in-process'}",
+            "Get a token:",
+            "  .venv/bin/dualcode clients add demo --roles admin --json",
+            f"  curl -s -u CLIENT_ID:CLIENT_SECRET -d grant_type=client_credentials {http}/oauth/token",
+        ]
+        print("\n".join(lines), flush=True)
+
+    app = create_app(settings, on_ready=banner)
+    config = uvicorn.Config(
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        access_log=False,
+        proxy_headers=False,
+    )
+    uvicorn.Server(config).run()
+    return 0
+
+
+def _safe_url(url: str) -> str:
+    # Never print a password that may sit in the URL.
+    scheme, sep, rest = url.partition("://")
+    if "@" in rest:
+        rest = "***@" + rest.split("@", 1)[1]
+    return f"{scheme}{sep}{rest}"
+
+
+def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from adapter.storage import migrate
+
+    asyncio.run(migrate(settings.database_url))
+    print(f"migrated {_safe_url(settings.database_url)}")
+    return 0
+
+
+def _clients(args: argparse.Namespace, settings: Settings) -> int:
+    return asyncio.run(_clients_async(args, settings))
+
+
+async def _clients_async(args: argparse.Namespace, settings: Settings) -> int:
+    from adapter.security.clients import ClientRegistry
+    from adapter.storage import MEMORY_URL, migrate, open_storage
+    from adapter.storage.keys import load_vault
+
+    if settings.auto_migrate and settings.database_url != MEMORY_URL:
+        await migrate(settings.database_url)
+    storage = open_storage(settings, load_vault(settings))
+    registry = ClientRegistry()
+    try:
+        async with storage.unit_of_work() as uow:
+            if args.clients_command == "add":
+                roles = [r.strip() for r in args.roles.split(",") if r.strip()]
+                client_id, secret = await registry.add(uow, args.name, roles, organization=args.organization)
+                result = {"client_id": client_id, "client_secret": secret, "roles": roles}
+                if args.json:
+                    print(json.dumps(result))
+                else:
+                    print(f"client_id     {client_id}\nclient_secret {secret}  (shown once; stored hashed)")
+            else:
+                rows = [
+                    {"client_id": c.client_id, "name": c.name, "roles": list(c.roles), "active": c.active}
+                    for c in await uow.clients.list()
+                ]
+                print(json.dumps(rows, ensure_ascii=False, indent=None if args.json else 2))
+    finally:
+        await storage.close()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dualcode", description="dualcode integration middleware")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the HTTP API and the MLLP listener")
+    _add_common(serve)
+    serve.set_defaults(run=_serve)
+
+    mig = commands.add_parser("migrate", help="apply database migrations")
+    _add_common(mig)
+    mig.set_defaults(run=_migrate)
+
+    clients = commands.add_parser("clients", help="API clients (OAuth client credentials)")
+    _add_common(clients)
+    client_commands = clients.add_subparsers(dest="clients_command", required=True)
+    add = client_commands.add_parser("add", help="register a client; prints its secret once")
+    add.add_argument("name")
+    add.add_argument("--roles", required=True, help="comma-separated: his, pharmacy, sampling, admin")
+    add.add_argument("--organization", help="the institution code this client acts for")
+    add.add_argument("--json", action="store_true")
+    lst = client_commands.add_parser("list", help="list clients (never secrets)")
+    lst.add_argument("--json", action="store_true")
+    clients.set_defaults(run=_clients)
+
+    # Commands of other packages (the sandbox simulators) plug in by entry point, so adapter never
+    # imports them (tests/test_architecture.py).
+    for plugin in entry_points(group="dualcode.commands"):
+        plugin.load()(commands)
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="dualcode", description="dualcode integration middleware")
-    parser.add_subparsers(dest="command", required=True)
-    args = parser.parse_args(argv)
-    _ = args
-    return 0
+    args = build_parser().parse_args(argv)
+    settings = load_settings(args.env_file)
+    result: int = args.run(args, settings)
+    return result
 
 
 if __name__ == "__main__":

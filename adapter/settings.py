@@ -39,8 +39,13 @@ class Settings(BaseSettings):
     mllp_host: str = "127.0.0.1"
     mllp_port: int = Field(default=2575, ge=0, le=65535, description="0 = pick a free port")
     mllp_enabled: bool = True
-    mllp_max_frame_bytes: int = Field(default=1_048_576, ge=1024)
-    mllp_idle_timeout_s: float = Field(default=300.0, gt=0)
+    mllp_max_frame_bytes: int = Field(
+        default=1_048_576, ge=1024, description="Larger frames are answered AR and discarded"
+    )
+    mllp_idle_timeout_s: float = Field(default=300.0, gt=0, description="Close a silent connection after")
+    mllp_default_charset: str = Field(
+        default="utf-8", description="Charset when MSH-18 is empty (many HIS send GBK without saying so)"
+    )
     public_base_url: str | None = Field(
         default=None, description="External base URL used in Bundle links; default from the request"
     )

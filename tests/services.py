@@ -12,7 +12,9 @@ from urllib.parse import urlparse
 
 import pytest
 
-POSTGRES_URL = os.environ.get("DUALCODE_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+POSTGRES_URL = os.environ.get(
+    "DUALCODE_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
 REDIS_URL = os.environ.get("DUALCODE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 HOW_TO = {

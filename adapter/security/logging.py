@@ -25,7 +25,13 @@ RAW_HL7_LOGGER = "dualcode.phi.hl7"
 request_id_var: ContextVar[str | None] = ContextVar("dualcode_request_id", default=None)
 
 # Attributes every LogRecord has; anything else on a record came from ``extra=``.
-_STANDARD_ATTRS = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
+# uvicorn adds color_message, a duplicate of msg with terminal colours: not worth a field.
+_STANDARD_ATTRS = frozenset(logging.makeLogRecord({}).__dict__) | {
+    "message",
+    "asctime",
+    "taskName",
+    "color_message",
+}
 _RESERVED = ("ts", "level", "logger", "msg", "request_id", "exc")
 
 

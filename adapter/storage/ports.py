@@ -49,7 +49,9 @@ class FhirRepository(Protocol):
 
     async def read(self, resource_type: str, resource_id: str) -> StoredResource: ...
 
-    async def vread(self, resource_type: str, resource_id: str, version_id: int) -> StoredResource: ...
+    async def vread(self, resource_type: str, resource_id: str, version_id: int) -> StoredResource:
+        """One version; ResourceGone when that version is a deletion."""
+        ...
 
     async def update(
         self,
@@ -60,7 +62,8 @@ class FhirRepository(Protocol):
     ) -> tuple[StoredResource, bool]:
         """Store the next version (or version 1 when the id is new: update-as-create).
 
-        Returns (resource, created). ``if_match`` must equal the current version or VersionConflict.
+        Returns (resource, created). ``if_match`` must equal the current version or VersionConflict
+        (also when the id does not exist yet: the caller expected a version that is not there).
         """
         ...
 
@@ -73,11 +76,19 @@ class FhirRepository(Protocol):
         offset: int = 0,
     ) -> list[StoredResource]:
         """Current versions that match every criterion (AND). A criterion with system=None matches
-        the value under any system. Ordered by last update, newest first."""
+        the value under any system; system="" matches tokens stored without a system (FHIR ``|value``).
+        Deleted resources never match. Ordered by last update, newest first (then id, descending)."""
         ...
 
     async def history(self, resource_type: str, resource_id: str) -> list[StoredResource]:
-        """All versions, newest first."""
+        """All versions, newest first (deleted versions included, with deleted=True)."""
+        ...
+
+    async def delete(self, resource_type: str, resource_id: str) -> StoredResource:
+        """Record a deleted version and drop the resource from search. Afterwards read raises
+        ResourceGone, history keeps every version, and an update revives the resource with the next
+        version. Deleting a deleted resource writes nothing and returns its deleted version.
+        ResourceNotFound when the id never existed."""
         ...
 
 
@@ -156,9 +167,7 @@ class OutboxStore(Protocol):
 
     async def mark_delivered(self, event_id: str) -> OutboxEvent: ...
 
-    async def mark_failed(
-        self, event_id: str, *, error: str, retry_at: datetime | None
-    ) -> OutboxEvent:
+    async def mark_failed(self, event_id: str, *, error: str, retry_at: datetime | None) -> OutboxEvent:
         """Record a failed attempt; retry_at None = dead letter."""
         ...
 

@@ -1,0 +1,116 @@
+"""create_app(settings) and its lifespan: resources open in order and close in mirror order."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from adapter.cache import open_cache
+from adapter.errors import DualcodeError, InvalidRequest, MethodNotAllowed, RouteNotFound
+from adapter.fhir.core import FhirCore
+from adapter.fhir.routes import router as fhir_router
+from adapter.hl7v2.server import MllpServer
+from adapter.http.health import router as health_router
+from adapter.http.metrics import HttpMetrics
+from adapter.http.middleware import ServiceMiddleware
+from adapter.http.oauth import router as oauth_router
+from adapter.http.responses import error_response
+from adapter.security.audit import Auditor
+from adapter.security.clients import ClientRegistry
+from adapter.security.tokens import TokenService
+from adapter.services import Services
+from adapter.settings import Settings
+from adapter.storage import MEMORY_URL, migrate, open_storage
+from adapter.storage.keys import load_token_signing_key, load_vault
+
+log = logging.getLogger("dualcode.app")
+
+
+def create_app(settings: Settings, *, on_ready: Callable[[Services], None] | None = None) -> FastAPI:
+    metrics = HttpMetrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            vault = load_vault(settings)
+            if settings.auto_migrate and settings.database_url != MEMORY_URL:
+                await migrate(settings.database_url)
+            storage = open_storage(settings, vault)
+            stack.push_async_callback(storage.close)
+            cache = open_cache(settings)
+            stack.push_async_callback(cache.close)
+            auditor = Auditor()
+            services = Services(
+                settings=settings,
+                storage=storage,
+                cache=cache,
+                tokens=TokenService(
+                    load_token_signing_key(settings), issuer=settings.token_issuer, ttl_s=settings.token_ttl_s
+                ),
+                clients=ClientRegistry(),
+                auditor=auditor,
+                fhir=FhirCore(storage, auditor),
+                metrics=metrics,
+                mllp=await _start_mllp(settings, stack),
+            )
+            app.state.services = services
+            if on_ready is not None:
+                on_ready(services)
+            yield
+
+    app = FastAPI(
+        title="dualcode",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.add_middleware(ServiceMiddleware, max_body_bytes=settings.max_body_bytes, metrics=metrics)
+    app.add_exception_handler(DualcodeError, _render_error)
+    app.add_exception_handler(StarletteHTTPException, _render_http_exception)
+    app.add_exception_handler(RequestValidationError, _render_validation_error)
+    app.include_router(health_router)
+    app.include_router(oauth_router)
+    app.include_router(fhir_router)
+    return app
+
+
+async def _start_mllp(settings: Settings, stack: AsyncExitStack) -> MllpServer | None:
+    if not settings.mllp_enabled:
+        return None
+    server = MllpServer.from_settings(settings)
+    await server.start()
+    stack.push_async_callback(server.stop)
+    return server
+
+
+def _request_id(request: Request) -> str | None:
+    return getattr(request.state, "request_id", None)
+
+
+async def _render_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DualcodeError)
+    return error_response(exc, _request_id(request))
+
+
+async def _render_http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    error: DualcodeError
+    if exc.status_code == 404:
+        error = RouteNotFound()
+    elif exc.status_code == 405:
+        error = MethodNotAllowed()
+    else:
+        error = InvalidRequest(str(exc.detail)[:200])
+    return error_response(error, _request_id(request))
+
+
+async def _render_validation_error(request: Request, exc: Exception) -> Response:
+    return error_response(InvalidRequest("the request parameters are not valid"), _request_id(request))

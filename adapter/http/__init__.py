@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by every route: responses, errors, middleware, authentication, metrics."""

@@ -1,0 +1,41 @@
+"""Content negotiation for the FHIR API: JSON only, asked for by Accept or _format."""
+
+from __future__ import annotations
+
+import json
+
+from starlette.requests import Request
+
+from adapter.errors import MalformedBody, NotAcceptable, UnsupportedMediaType
+
+_JSON_FORMATS = {"json", "application/json", "application/fhir+json", "application/json+fhir"}
+_ACCEPTABLE = {"application/fhir+json", "application/json", "application/json+fhir", "*/*", "application/*"}
+
+
+def check_acceptable(request: Request) -> None:
+    fmt = request.query_params.get("_format")
+    if fmt is not None:
+        if fmt.split(";")[0].strip().lower() not in _JSON_FORMATS:
+            raise NotAcceptable(f"_format={fmt[:40]} is not served")
+        return  # _format overrides Accept (FHIR http.html#mime-type)
+    accept = request.headers.get("accept")
+    if not accept:
+        return
+    offered = {part.split(";")[0].strip().lower() for part in accept.split(",")}
+    if not offered & _ACCEPTABLE:
+        raise NotAcceptable()
+
+
+def check_body_type(request: Request) -> None:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in {"application/fhir+json", "application/json", "application/json+fhir"}:
+        raise UnsupportedMediaType()
+
+
+async def read_json(request: Request) -> object:
+    check_body_type(request)
+    raw = await request.body()
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise MalformedBody(f"the body is not well-formed JSON (at byte {getattr(exc, 'pos', 0)})") from None

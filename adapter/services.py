@@ -1,0 +1,38 @@
+"""The long-lived collaborators of one running service, opened and closed by the app lifespan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+
+from adapter.cache.ports import Cache
+from adapter.fhir.core import FhirCore
+from adapter.http.metrics import HttpMetrics
+from adapter.security.audit import Auditor
+from adapter.security.clients import ClientRegistry
+from adapter.security.tokens import TokenService
+from adapter.settings import Settings
+from adapter.storage.ports import Storage
+
+if TYPE_CHECKING:
+    from adapter.hl7v2.server import MllpServer
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    storage: Storage
+    cache: Cache
+    tokens: TokenService
+    clients: ClientRegistry
+    auditor: Auditor
+    fhir: FhirCore
+    metrics: HttpMetrics
+    mllp: MllpServer | None = None
+
+
+def services_of(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services

@@ -1,0 +1,75 @@
+"""MemoryStorage: the Storage port in process memory, for unit tests and the demo.
+
+Units of work are serialised by one lock and rolled back through an undo journal, which gives the
+same all-or-nothing behaviour as a database transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from adapter.errors import ServiceUnavailable
+from adapter.storage.memory.audit import MemoryAuditLog
+from adapter.storage.memory.clients import MemoryClientStore
+from adapter.storage.memory.identities import MemoryIdentityStore
+from adapter.storage.memory.messages import MemoryMessageStore
+from adapter.storage.memory.outbox import MemoryOutboxStore
+from adapter.storage.memory.resources import MemoryFhirRepository
+from adapter.storage.memory.state import MemoryState, Tx
+from adapter.storage.ports import (
+    AuditLog,
+    ClientStore,
+    FhirRepository,
+    IdentityStore,
+    MessageStore,
+    OutboxStore,
+    UnitOfWork,
+)
+from adapter.storage.shared import UtcClock
+
+
+class MemoryUnitOfWork:
+    """Each store is typed as its port, so mypy checks the implementations against the Protocols."""
+
+    __slots__ = ("audit", "clients", "identities", "messages", "outbox", "resources")
+
+    def __init__(self, tx: Tx) -> None:
+        self.resources: FhirRepository = MemoryFhirRepository(tx)
+        self.identities: IdentityStore = MemoryIdentityStore(tx)
+        self.messages: MessageStore = MemoryMessageStore(tx)
+        self.outbox: OutboxStore = MemoryOutboxStore(tx)
+        self.audit: AuditLog = MemoryAuditLog(tx)
+        self.clients: ClientStore = MemoryClientStore(tx)
+
+
+class MemoryStorage:
+    def __init__(self) -> None:
+        self._state = MemoryState()
+        self._clock = UtcClock()
+        self._lock = asyncio.Lock()
+        self._closed = False
+
+    @asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[UnitOfWork]:
+        self._check_open()
+        async with self._lock:
+            tx = Tx(self._state, self._clock)
+            try:
+                yield MemoryUnitOfWork(tx)
+            except BaseException:
+                tx.journal.rollback()  # also on cancellation: nothing of this unit persists
+                raise
+            finally:
+                tx.end()
+
+    async def ping(self) -> None:
+        self._check_open()
+
+    async def close(self) -> None:
+        self._closed = True
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ServiceUnavailable("the storage is closed")

@@ -1,0 +1,95 @@
+"""What the SQL stores of one unit of work share: the connection, the vault, the clock.
+
+Every statement goes through ``execute`` so database errors map to the one error vocabulary in one
+place: a broken uniqueness rule is DuplicateKey, an unreachable or locked database is
+ServiceUnavailable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import Executable
+from sqlalchemy.sql.dml import Insert
+
+from adapter.errors import DuplicateKey, ServiceUnavailable
+from adapter.storage.shared import UtcClock, dump_json, load_json
+from adapter.storage.vault import Vault
+
+
+class SqlContext:
+    __slots__ = ("_active", "_conn", "clock", "dialect", "vault")
+
+    def __init__(self, conn: AsyncConnection, *, vault: Vault, clock: UtcClock) -> None:
+        self._conn = conn
+        self.vault = vault
+        self.clock = clock
+        self.dialect = conn.dialect.name
+        self._active = True
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.dialect == "postgresql"
+
+    def end(self) -> None:
+        self._active = False
+
+    async def execute(
+        self,
+        statement: Executable,
+        params: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
+    ) -> CursorResult[Any]:
+        if not self._active:
+            raise RuntimeError("the unit of work has ended; open a new one")
+        try:
+            return await self._conn.execute(statement, params)
+        except Exception as exc:
+            mapped = map_db_error(exc)
+            if mapped is exc:
+                raise
+            raise mapped from exc
+
+    def insert_ignoring(self, table: Table, *conflict_columns: str) -> Insert:
+        """INSERT … ON CONFLICT DO NOTHING: a clash yields no row instead of an error, so the
+        transaction stays usable (PostgreSQL aborts a transaction after a failed statement), and on
+        PostgreSQL the insert waits for a concurrent writer of the same key to finish first."""
+        if self.is_postgres:
+            return postgresql.insert(table).on_conflict_do_nothing(index_elements=list(conflict_columns))
+        return sqlite.insert(table).on_conflict_do_nothing(index_elements=list(conflict_columns))
+
+    def seal(self, plaintext: bytes, aad: str) -> bytes:
+        return self.vault.encrypt(plaintext, aad=aad.encode("utf-8"))
+
+    def open(self, blob: bytes, aad: str) -> bytes:
+        return self.vault.decrypt(blob, aad=aad.encode("utf-8"))
+
+    def seal_text(self, value: str | None, aad: str) -> bytes | None:
+        return None if value is None else self.seal(value.encode("utf-8"), aad)
+
+    def open_text(self, blob: bytes | None, aad: str) -> str | None:
+        return None if blob is None else self.open(blob, aad).decode("utf-8")
+
+    def seal_json(self, value: Any, aad: str) -> bytes:
+        return self.seal(dump_json(value), aad)
+
+    def open_json(self, blob: bytes, aad: str) -> Any:
+        return load_json(self.open(blob, aad))
+
+
+def map_db_error(exc: BaseException, *, connecting: bool = False) -> BaseException:
+    """The error to raise instead of a database error (the original is kept as the cause); any other
+    exception is returned unchanged. Socket errors count only while connecting: later ones would
+    come from the caller's own code inside the unit of work."""
+    if isinstance(exc, IntegrityError):
+        return DuplicateKey()
+    if isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated):
+        return ServiceUnavailable("the database is unavailable or busy; retry later")
+    if connecting and isinstance(exc, OSError | TimeoutError | DBAPIError):
+        return ServiceUnavailable("the database does not answer")
+    return exc

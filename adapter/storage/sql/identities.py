@@ -1,0 +1,80 @@
+"""IdentityStore on SQL: the value is encrypted, its blind index is unique (one person per identifier)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.engine import Row
+
+from adapter.errors import DuplicateKey
+from adapter.storage.records import IdentityLink
+from adapter.storage.shared import identity_key
+from adapter.storage.sql.context import SqlContext
+from adapter.storage.sql.schema import identity_links
+
+L = identity_links.c
+
+
+class SqlIdentityStore:
+    __slots__ = ("_ctx",)
+
+    def __init__(self, ctx: SqlContext) -> None:
+        self._ctx = ctx
+
+    async def link(
+        self, system: str, value: str, patient_id: str, *, flagged: bool = False, note: str | None = None
+    ) -> IdentityLink:
+        ctx = self._ctx
+        value_hash = ctx.vault.blind_index(identity_key(system, value))
+        now = ctx.clock.now()
+        statement = (
+            ctx.insert_ignoring(identity_links, "value_hash")
+            .values(
+                value_hash=value_hash,
+                system=system,
+                value=ctx.seal(value.encode("utf-8"), f"identity/{value_hash}"),
+                patient_id=patient_id,
+                created_at=now,
+                flagged=flagged,
+                note=ctx.seal_text(note, f"identity-note/{value_hash}"),
+            )
+            .returning(L.seq)
+        )
+        if (await ctx.execute(statement)).first() is not None:
+            return IdentityLink(system, value, patient_id, now, flagged, note)
+        existing = await self._by_hash(value_hash)
+        if existing is not None and existing.patient_id == patient_id:
+            return existing
+        raise DuplicateKey("this identifier is already linked to another patient")
+
+    async def find(self, system: str, value: str) -> IdentityLink | None:
+        return await self._by_hash(self._ctx.vault.blind_index(identity_key(system, value)))
+
+    async def links_for(self, patient_id: str) -> list[IdentityLink]:
+        statement = select(identity_links).where(L.patient_id == patient_id).order_by(L.seq)
+        return [self._link(row) for row in await self._ctx.execute(statement)]
+
+    async def relink(self, from_patient_id: str, to_patient_id: str) -> int:
+        statement = (
+            update(identity_links)
+            .where(L.patient_id == from_patient_id)
+            .values(patient_id=to_patient_id)
+            .returning(L.seq)
+        )
+        return len((await self._ctx.execute(statement)).all())
+
+    async def _by_hash(self, value_hash: str) -> IdentityLink | None:
+        row = (await self._ctx.execute(select(identity_links).where(L.value_hash == value_hash))).first()
+        return None if row is None else self._link(row)
+
+    def _link(self, row: Row[Any]) -> IdentityLink:
+        ctx = self._ctx
+        return IdentityLink(
+            system=row.system,
+            value=ctx.open(row.value, f"identity/{row.value_hash}").decode("utf-8"),
+            patient_id=row.patient_id,
+            created_at=row.created_at,
+            flagged=row.flagged,
+            note=ctx.open_text(row.note, f"identity-note/{row.value_hash}"),
+        )

@@ -1,0 +1,134 @@
+"""MessageStore on SQL: raw bytes encrypted; (sender, control id) unique in clear (not personal data)."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, select, update
+from sqlalchemy.engine import Row
+
+from adapter.errors import ResourceNotFound
+from adapter.storage.records import StoredMessage
+from adapter.storage.shared import new_key, utc
+from adapter.storage.sql.context import SqlContext
+from adapter.storage.sql.schema import messages
+
+M = messages.c
+
+
+class SqlMessageStore:
+    __slots__ = ("_ctx",)
+
+    def __init__(self, ctx: SqlContext) -> None:
+        self._ctx = ctx
+
+    async def add(
+        self, *, sender: str, control_id: str, raw: bytes, message_type: str | None = None
+    ) -> tuple[StoredMessage, bool]:
+        ctx = self._ctx
+        message_id, now = new_key(), ctx.clock.now()
+        statement = (
+            ctx.insert_ignoring(messages, "sender", "control_id")
+            .values(
+                id=message_id,
+                sender=sender,
+                control_id=control_id,
+                received_at=now,
+                message_type=message_type,
+                status="received",
+                raw=ctx.seal(bytes(raw), f"message/{message_id}"),
+                resources=[],
+            )
+            .returning(M.seq)
+        )
+        if (await ctx.execute(statement)).first() is not None:
+            return StoredMessage(message_id, sender, control_id, now, bytes(raw), message_type), True
+        existing = await self.find(sender, control_id)
+        if existing is None:  # cannot happen under read committed; be explicit if it ever does
+            raise ResourceNotFound("the message clashed with one that is no longer there")
+        return existing, False
+
+    async def get(self, message_id: str) -> StoredMessage:
+        row = (await self._ctx.execute(select(messages).where(M.id == message_id))).first()
+        if row is None:
+            raise ResourceNotFound("no such message")
+        return self._message(row)
+
+    async def find(self, sender: str, control_id: str) -> StoredMessage | None:
+        statement = select(messages).where(M.sender == sender, M.control_id == control_id)
+        row = (await self._ctx.execute(statement)).first()
+        return None if row is None else self._message(row)
+
+    async def set_outcome(
+        self,
+        message_id: str,
+        *,
+        status: str,
+        ack: bytes | None,
+        patient_id: str | None = None,
+        error: str | None = None,
+        resources: Sequence[str] = (),
+    ) -> StoredMessage:
+        ctx = self._ctx
+        statement = (
+            update(messages)
+            .where(M.id == message_id)
+            .values(
+                status=status,
+                ack=None if ack is None else ctx.seal(bytes(ack), f"message-ack/{message_id}"),
+                patient_id=patient_id,
+                error=ctx.seal_text(error, f"message-error/{message_id}"),
+                resources=list(resources),
+            )
+            .returning(*messages.c)
+        )
+        row = (await ctx.execute(statement)).first()
+        if row is None:
+            raise ResourceNotFound("no such message")
+        return self._message(row)
+
+    async def list(
+        self,
+        *,
+        sender: str | None = None,
+        message_type: str | None = None,
+        status: str | None = None,
+        patient_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+    ) -> builtins.list[StoredMessage]:
+        conditions: builtins.list[ColumnElement[bool]] = []
+        for column, wanted in (
+            (M.sender, sender),
+            (M.message_type, message_type),
+            (M.status, status),
+            (M.patient_id, patient_id),
+        ):
+            if wanted is not None:
+                conditions.append(column == wanted)
+        if since is not None:
+            conditions.append(M.received_at >= utc(since))
+        if until is not None:
+            conditions.append(M.received_at < utc(until))
+        statement = select(messages).where(*conditions).order_by(M.seq.desc()).limit(limit)
+        return [self._message(row) for row in await self._ctx.execute(statement)]
+
+    def _message(self, row: Row[Any]) -> StoredMessage:
+        ctx = self._ctx
+        return StoredMessage(
+            id=row.id,
+            sender=row.sender,
+            control_id=row.control_id,
+            received_at=row.received_at,
+            raw=ctx.open(row.raw, f"message/{row.id}"),
+            message_type=row.message_type,
+            status=row.status,
+            ack=None if row.ack is None else ctx.open(row.ack, f"message-ack/{row.id}"),
+            patient_id=row.patient_id,
+            error=ctx.open_text(row.error, f"message-error/{row.id}"),
+            resources=tuple(row.resources),
+        )

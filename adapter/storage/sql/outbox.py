@@ -1,0 +1,136 @@
+"""OutboxStore on SQL: payloads encrypted; claims ordered per (destination, ordering key).
+
+An event is claimable when it is the oldest undelivered one of its key and is due (pending and past
+its retry time, or delivering with an expired lease). On PostgreSQL, FOR UPDATE SKIP LOCKED lets
+several dispatchers claim at once without taking the same event; on SQLite units of work are
+serialised, so the select-then-update is atomic already.
+"""
+
+from __future__ import annotations
+
+import builtins
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, insert, or_, select, update
+from sqlalchemy.engine import Row
+
+from adapter.errors import ResourceNotFound
+from adapter.storage.records import OutboxEvent
+from adapter.storage.shared import ACTIVE_OUTBOX, new_key, utc
+from adapter.storage.sql.context import SqlContext
+from adapter.storage.sql.schema import outbox
+
+E = outbox.c
+_mine, _ahead = outbox.alias("o"), outbox.alias("p")
+_OLDER_ACTIVE = (
+    select(_ahead.c.seq)
+    .where(
+        _ahead.c.destination == _mine.c.destination,
+        _ahead.c.ordering_key == _mine.c.ordering_key,
+        _ahead.c.status.in_(ACTIVE_OUTBOX),
+        _ahead.c.seq < _mine.c.seq,
+    )
+    .exists()
+)
+
+
+class SqlOutboxStore:
+    __slots__ = ("_ctx",)
+
+    def __init__(self, ctx: SqlContext) -> None:
+        self._ctx = ctx
+
+    async def add(
+        self, *, topic: str, destination: str, ordering_key: str, payload: dict[str, Any]
+    ) -> OutboxEvent:
+        ctx = self._ctx
+        event_id, now = new_key(), ctx.clock.now()
+        statement = (
+            insert(outbox)
+            .values(
+                id=event_id,
+                topic=topic,
+                destination=destination,
+                ordering_key=ordering_key,
+                payload=ctx.seal_json(payload, f"outbox/{event_id}"),
+                created_at=now,
+                status="pending",
+                attempts=0,
+            )
+            .returning(*outbox.c)
+        )
+        return self._event((await ctx.execute(statement)).one())
+
+    async def get(self, event_id: str) -> OutboxEvent:
+        row = (await self._ctx.execute(select(outbox).where(E.id == event_id))).first()
+        if row is None:
+            raise ResourceNotFound("no such outbox event")
+        return self._event(row)
+
+    async def claim(self, *, limit: int, now: datetime, lease_s: float) -> builtins.list[OutboxEvent]:
+        now = utc(now)
+        due = (
+            select(_mine.c.seq)
+            .where(
+                _mine.c.status.in_(ACTIVE_OUTBOX),
+                or_(_mine.c.next_attempt_at.is_(None), _mine.c.next_attempt_at <= now),
+                ~_OLDER_ACTIVE,
+            )
+            .order_by(_mine.c.seq)
+            .limit(limit)
+        )
+        if self._ctx.is_postgres:
+            due = due.with_for_update(skip_locked=True, of=_mine)
+        seqs = [row.seq for row in await self._ctx.execute(due)]
+        if not seqs:
+            return []
+        statement = (
+            update(outbox)
+            .where(E.seq.in_(seqs))
+            .values(
+                status="delivering",
+                attempts=E.attempts + 1,
+                next_attempt_at=now + timedelta(seconds=lease_s),
+            )
+            .returning(*outbox.c)
+        )
+        events = [self._event(row) for row in await self._ctx.execute(statement)]
+        return sorted(events, key=lambda event: event.seq)
+
+    async def mark_delivered(self, event_id: str) -> OutboxEvent:
+        return await self._set(event_id, status="delivered", next_attempt_at=None)
+
+    async def mark_failed(self, event_id: str, *, error: str, retry_at: datetime | None) -> OutboxEvent:
+        sealed = self._ctx.seal_text(error, f"outbox-error/{event_id}")
+        if retry_at is None:
+            return await self._set(event_id, status="dead", next_attempt_at=None, last_error=sealed)
+        return await self._set(event_id, status="pending", next_attempt_at=utc(retry_at), last_error=sealed)
+
+    async def list(self, *, status: str | None = None, limit: int = 100) -> builtins.list[OutboxEvent]:
+        conditions: builtins.list[ColumnElement[bool]] = [] if status is None else [E.status == status]
+        statement = select(outbox).where(*conditions).order_by(E.seq).limit(limit)
+        return [self._event(row) for row in await self._ctx.execute(statement)]
+
+    async def _set(self, event_id: str, **values: Any) -> OutboxEvent:
+        statement = update(outbox).where(E.id == event_id).values(**values).returning(*outbox.c)
+        row = (await self._ctx.execute(statement)).first()
+        if row is None:
+            raise ResourceNotFound("no such outbox event")
+        return self._event(row)
+
+    def _event(self, row: Row[Any]) -> OutboxEvent:
+        ctx = self._ctx
+        return OutboxEvent(
+            id=row.id,
+            topic=row.topic,
+            destination=row.destination,
+            ordering_key=row.ordering_key,
+            payload=ctx.open_json(row.payload, f"outbox/{row.id}"),
+            created_at=row.created_at,
+            status=row.status,
+            attempts=row.attempts,
+            next_attempt_at=row.next_attempt_at,
+            last_error=ctx.open_text(row.last_error, f"outbox-error/{row.id}"),
+            seq=row.seq,
+        )

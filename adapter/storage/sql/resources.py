@@ -1,0 +1,261 @@
+"""FhirRepository on SQL: a current-version row per resource, every version encrypted beside it."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, delete, func, insert, select, update
+from sqlalchemy.engine import Row
+
+from adapter.errors import (
+    DuplicateKey,
+    MultipleMatches,
+    ResourceGone,
+    ResourceNotFound,
+    VersionConflict,
+)
+from adapter.storage.records import SearchToken, StoredResource
+from adapter.storage.shared import (
+    body_id,
+    criteria_keys,
+    dump_json,
+    load_json,
+    resource_type_of,
+    stamp,
+    token_keys,
+    tombstone,
+)
+from adapter.storage.sql.context import SqlContext
+from adapter.storage.sql.schema import resource_versions, resources, search_tokens
+
+R, V, T = resources.c, resource_versions.c, search_tokens.c
+_JOIN = resources.join(
+    resource_versions,
+    and_(V.resource_type == R.resource_type, V.resource_id == R.resource_id, V.version_id == R.version_id),
+)
+_CURRENT = select(
+    V.resource_type, V.resource_id, V.version_id, V.last_updated, V.deleted, V.body
+).select_from(_JOIN)
+
+
+class SqlFhirRepository:
+    __slots__ = ("_ctx",)
+
+    def __init__(self, ctx: SqlContext) -> None:
+        self._ctx = ctx
+
+    async def create(
+        self,
+        body: dict[str, Any],
+        *,
+        tokens: Sequence[SearchToken] = (),
+        if_none_exist: Sequence[SearchToken] = (),
+    ) -> tuple[StoredResource, bool]:
+        resource_type = resource_type_of(body)
+        if if_none_exist:
+            await self._serialise_condition(resource_type, if_none_exist)
+            matches = await self.search(resource_type, if_none_exist, limit=2)
+            if len(matches) > 1:
+                raise MultipleMatches()
+            if matches:
+                return matches[0], False
+        resource_id = body_id(body, required=False)
+        now = self._ctx.clock.now()
+        if not await self._insert_current(resource_type, resource_id, now):
+            raise DuplicateKey("a resource with this id already exists")
+        return await self._write(resource_type, resource_id, 1, now, body, tokens, deleted=False), True
+
+    async def read(self, resource_type: str, resource_id: str) -> StoredResource:
+        statement = _CURRENT.where(R.resource_type == resource_type, R.resource_id == resource_id)
+        row = (await self._ctx.execute(statement)).first()
+        if row is None:
+            raise ResourceNotFound()
+        if row.deleted:
+            raise ResourceGone()
+        return self._stored(row)
+
+    async def vread(self, resource_type: str, resource_id: str, version_id: int) -> StoredResource:
+        statement = select(resource_versions).where(
+            V.resource_type == resource_type, V.resource_id == resource_id, V.version_id == version_id
+        )
+        row = (await self._ctx.execute(statement)).first()
+        if row is None:
+            raise ResourceNotFound("no such version")
+        if row.deleted:
+            raise ResourceGone()
+        return self._stored(row)
+
+    async def update(
+        self,
+        body: dict[str, Any],
+        *,
+        tokens: Sequence[SearchToken] = (),
+        if_match: int | None = None,
+    ) -> tuple[StoredResource, bool]:
+        resource_type = resource_type_of(body)
+        resource_id = body_id(body, required=True)
+        now = self._ctx.clock.now()
+        version_id = await self._bump(resource_type, resource_id, now, if_match=if_match, deleted=False)
+        created = False
+        if version_id is None:
+            if if_match is not None:
+                raise VersionConflict()  # stale, or a version was expected where there is none
+            created = await self._insert_current(resource_type, resource_id, now)
+            # Not created: another transaction created it meanwhile (PostgreSQL); update that.
+            version_id = 1 if created else await self._bump(resource_type, resource_id, now, deleted=False)
+            if version_id is None:
+                raise VersionConflict()
+        stored = await self._write(resource_type, resource_id, version_id, now, body, tokens, deleted=False)
+        return stored, created
+
+    async def delete(self, resource_type: str, resource_id: str) -> StoredResource:
+        now = self._ctx.clock.now()
+        version_id = await self._bump(resource_type, resource_id, now, deleted=True, live_only=True)
+        if version_id is None:
+            statement = _CURRENT.where(R.resource_type == resource_type, R.resource_id == resource_id)
+            row = (await self._ctx.execute(statement)).first()
+            if row is None:
+                raise ResourceNotFound()
+            return self._stored(row)  # already deleted: nothing to write
+        body = tombstone(resource_type, resource_id)
+        return await self._write(resource_type, resource_id, version_id, now, body, (), deleted=True)
+
+    async def search(
+        self,
+        resource_type: str,
+        criteria: Sequence[SearchToken],
+        *,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[StoredResource]:
+        conditions: list[ColumnElement[bool]] = [R.resource_type == resource_type, R.deleted.is_(False)]
+        for param, key in criteria_keys(criteria):
+            matching = select(T.resource_id).where(
+                T.resource_type == resource_type,
+                T.param == param,
+                T.hash == self._ctx.vault.blind_index(key),
+            )
+            conditions.append(R.resource_id.in_(matching))
+        statement = (
+            _CURRENT.where(*conditions)
+            .order_by(R.last_updated.desc(), R.resource_id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        return [self._stored(row) for row in await self._ctx.execute(statement)]
+
+    async def history(self, resource_type: str, resource_id: str) -> list[StoredResource]:
+        statement = (
+            select(resource_versions)
+            .where(V.resource_type == resource_type, V.resource_id == resource_id)
+            .order_by(V.version_id.desc())
+        )
+        rows = [self._stored(row) for row in await self._ctx.execute(statement)]
+        if not rows:
+            raise ResourceNotFound()
+        return rows
+
+    async def _insert_current(self, resource_type: str, resource_id: str, now: datetime) -> bool:
+        statement = (
+            self._ctx.insert_ignoring(resources, "resource_type", "resource_id")
+            .values(
+                resource_type=resource_type,
+                resource_id=resource_id,
+                version_id=1,
+                last_updated=now,
+                deleted=False,
+            )
+            .returning(R.version_id)
+        )
+        return (await self._ctx.execute(statement)).first() is not None
+
+    async def _bump(
+        self,
+        resource_type: str,
+        resource_id: str,
+        now: datetime,
+        *,
+        deleted: bool,
+        if_match: int | None = None,
+        live_only: bool = False,
+    ) -> int | None:
+        """Advance the current version in one statement (it row-locks on PostgreSQL, so concurrent
+        updates queue and each gets the next number). None when no row qualifies."""
+        statement = update(resources).where(R.resource_type == resource_type, R.resource_id == resource_id)
+        if if_match is not None:
+            statement = statement.where(R.version_id == if_match)
+        if live_only:
+            statement = statement.where(R.deleted.is_(False))
+        statement = statement.values(
+            version_id=R.version_id + 1, last_updated=now, deleted=deleted
+        ).returning(R.version_id)
+        row = (await self._ctx.execute(statement)).first()
+        return None if row is None else int(row.version_id)
+
+    async def _write(
+        self,
+        resource_type: str,
+        resource_id: str,
+        version_id: int,
+        now: datetime,
+        body: dict[str, Any],
+        tokens: Sequence[SearchToken],
+        *,
+        deleted: bool,
+    ) -> StoredResource:
+        ctx = self._ctx
+        stamped = stamp(body, resource_id=resource_id, version_id=version_id, last_updated=now)
+        aad = f"{resource_type}/{resource_id}/{version_id}"
+        raw = dump_json(stamped)
+        await ctx.execute(
+            insert(resource_versions).values(
+                resource_type=resource_type,
+                resource_id=resource_id,
+                version_id=version_id,
+                last_updated=now,
+                deleted=deleted,
+                body=ctx.seal(raw, aad),
+            )
+        )
+        if version_id > 1:
+            await ctx.execute(
+                delete(search_tokens).where(T.resource_type == resource_type, T.resource_id == resource_id)
+            )
+        rows = [
+            {
+                "resource_type": resource_type,
+                "param": param,
+                "hash": ctx.vault.blind_index(key),
+                "resource_id": resource_id,
+            }
+            for param, key in sorted(token_keys(tokens))
+        ]
+        if rows:
+            await ctx.execute(insert(search_tokens), rows)
+        # The caller gets a fresh decoded copy, as a later read would (and as the memory store gives).
+        return StoredResource(resource_type, resource_id, version_id, now, load_json(raw), deleted)
+
+    async def _serialise_condition(self, resource_type: str, criteria: Sequence[SearchToken]) -> None:
+        """On PostgreSQL, two conditional creates with the same condition would otherwise both see no
+        match and both create. A transaction-scoped advisory lock on the condition makes the second
+        wait and then find the first one's resource. (SQLite units of work are serialised already.)"""
+        if not self._ctx.is_postgres:
+            return
+        hashes = "\n".join(f"{p}\x00{self._ctx.vault.blind_index(k)}" for p, k in criteria_keys(criteria))
+        digest = hashlib.sha256(f"{resource_type}\n{hashes}".encode()).digest()
+        key = int.from_bytes(digest[:8], "big", signed=True)
+        await self._ctx.execute(select(func.pg_advisory_xact_lock(key)))
+
+    def _stored(self, row: Row[Any]) -> StoredResource:
+        aad = f"{row.resource_type}/{row.resource_id}/{row.version_id}"
+        return StoredResource(
+            resource_type=row.resource_type,
+            id=row.resource_id,
+            version_id=row.version_id,
+            last_updated=row.last_updated,
+            body=self._ctx.open_json(row.body, aad),
+            deleted=row.deleted,
+        )

@@ -1,0 +1,60 @@
+"""IdentityStore contract: one person per identifier, enforced."""
+
+from __future__ import annotations
+
+import pytest
+
+from adapter.errors import DuplicateKey
+from adapter.storage import Storage
+from tests.contract.storage.synthetic import CARD_SYSTEM, ID_SYSTEM
+
+
+async def test_link_find_and_links_for(storage: Storage) -> None:
+    async with storage.unit_of_work() as uow:
+        first = await uow.identities.link(ID_SYSTEM, "TEST-1001", "pat-a")
+        await uow.identities.link(CARD_SYSTEM, "CARD-1001", "pat-a", flagged=True, note="name differs")
+        await uow.identities.link(ID_SYSTEM, "TEST-1002", "pat-b")
+    async with storage.unit_of_work() as uow:
+        assert await uow.identities.find(ID_SYSTEM, "TEST-1001") == first
+        assert await uow.identities.find(CARD_SYSTEM, "TEST-1001") is None  # other system
+        assert await uow.identities.find(ID_SYSTEM, "TEST-9999") is None
+        links = await uow.identities.links_for("pat-a")
+    assert [(link.system, link.value, link.flagged, link.note) for link in links] == [
+        (ID_SYSTEM, "TEST-1001", False, None),
+        (CARD_SYSTEM, "CARD-1001", True, "name differs"),
+    ]
+    assert first.created_at.tzinfo is not None
+
+
+async def test_linking_again_to_the_same_patient_returns_the_first_link(storage: Storage) -> None:
+    async with storage.unit_of_work() as uow:
+        first = await uow.identities.link(ID_SYSTEM, "TEST-1003", "pat-a", note="first")
+        again = await uow.identities.link(ID_SYSTEM, "TEST-1003", "pat-a", note="second")
+    assert again == first
+
+
+async def test_an_identifier_of_another_patient_is_a_duplicate(storage: Storage) -> None:
+    async with storage.unit_of_work() as uow:
+        await uow.identities.link(ID_SYSTEM, "TEST-1004", "pat-a")
+        with pytest.raises(DuplicateKey):
+            await uow.identities.link(ID_SYSTEM, "TEST-1004", "pat-b")
+        # The unit of work stays usable after the clash, on every backend.
+        await uow.identities.link(ID_SYSTEM, "TEST-1005", "pat-b")
+    async with storage.unit_of_work() as uow:
+        assert [link.value for link in await uow.identities.links_for("pat-b")] == ["TEST-1005"]
+        assert (await uow.identities.find(ID_SYSTEM, "TEST-1004")) is not None
+
+
+async def test_relink_moves_every_link(storage: Storage) -> None:
+    async with storage.unit_of_work() as uow:
+        await uow.identities.link(ID_SYSTEM, "TEST-1006", "pat-old")
+        await uow.identities.link(CARD_SYSTEM, "CARD-1006", "pat-old")
+        await uow.identities.link(ID_SYSTEM, "TEST-1007", "pat-new")
+        assert await uow.identities.relink("pat-old", "pat-new") == 2
+        assert await uow.identities.relink("pat-nobody", "pat-new") == 0
+    async with storage.unit_of_work() as uow:
+        assert await uow.identities.links_for("pat-old") == []
+        moved = await uow.identities.links_for("pat-new")
+        assert [link.value for link in moved] == ["TEST-1006", "CARD-1006", "TEST-1007"]
+        link = await uow.identities.find(ID_SYSTEM, "TEST-1006")
+        assert link is not None and link.patient_id == "pat-new"

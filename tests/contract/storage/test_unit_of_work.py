@@ -1,0 +1,59 @@
+"""Unit of work contract: all or nothing, and nothing usable after it ends."""
+
+from __future__ import annotations
+
+import pytest
+
+from adapter.errors import ResourceNotFound
+from adapter.storage import Storage
+from tests.contract.storage.synthetic import ID_SYSTEM, audit_record, client, identifier_token, patient
+
+
+class Boom(Exception):
+    pass
+
+
+async def test_an_exception_rolls_back_every_store(storage: Storage) -> None:
+    async with storage.unit_of_work() as uow:
+        kept, _ = await uow.resources.create(patient(id="kept"))
+    with pytest.raises(Boom):
+        async with storage.unit_of_work() as uow:
+            await uow.resources.create(
+                patient("TEST-3001", id="lost"), tokens=[identifier_token("TEST-3001")]
+            )
+            await uow.resources.update(patient(id="kept", active=True))
+            await uow.identities.link(ID_SYSTEM, "TEST-3001", "lost")
+            await uow.messages.add(sender="HIS-A", control_id="MSG3001", raw=b"raw")
+            await uow.outbox.add(
+                topic="patient.created", destination="*", ordering_key="Patient/lost", payload={}
+            )
+            await uow.audit.record(audit_record("audit-3001", patient_id="lost"))
+            await uow.clients.add(client("client-3001"))
+            raise Boom
+    async with storage.unit_of_work() as uow:
+        with pytest.raises(ResourceNotFound):
+            await uow.resources.read("Patient", "lost")
+        assert await uow.resources.read("Patient", "kept") == kept
+        assert await uow.resources.search("Patient", [identifier_token("TEST-3001")]) == []
+        assert await uow.identities.find(ID_SYSTEM, "TEST-3001") is None
+        assert await uow.messages.find("HIS-A", "MSG3001") is None
+        assert await uow.outbox.list() == []
+        assert await uow.audit.search() == []
+        assert await uow.clients.get("client-3001") is None
+    # What was rolled back can be written again (no leftover keys or counters in the way).
+    async with storage.unit_of_work() as uow:
+        await uow.resources.create(patient(id="lost"))
+        await uow.identities.link(ID_SYSTEM, "TEST-3001", "lost")
+        event = await uow.outbox.add(topic="t", destination="*", ordering_key="k", payload={})
+        assert event.seq >= 1
+
+
+async def test_a_store_cannot_be_used_after_its_unit_of_work(storage: Storage) -> None:
+    async with storage.unit_of_work() as uow:
+        pass
+    with pytest.raises(RuntimeError, match="ended"):
+        await uow.resources.read("Patient", "x")
+
+
+async def test_ping(storage: Storage) -> None:
+    await storage.ping()

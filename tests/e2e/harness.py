@@ -1,0 +1,103 @@
+"""Start `dualcode serve` as a real process on free loopback ports, with its own data directory."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class RunningService:
+    base_url: str
+    mllp_port: int
+    env: dict[str, str]
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    @property
+    def fhir_base(self) -> str:
+        return f"{self.base_url}/fhir"
+
+    def cli(self, *args: str) -> str:
+        done = subprocess.run(
+            [str(BIN / "dualcode"), *args], env=self.env, capture_output=True, timeout=60, check=True
+        )
+        return done.stdout.decode()
+
+    def add_client(self, name: str, roles: str) -> tuple[str, str]:
+        created = json.loads(self.cli("clients", "add", name, "--roles", roles, "--json"))
+        return created["client_id"], created["client_secret"]
+
+    def token(self, roles: str, name: str = "test-client") -> str:
+        client_id, secret = self.add_client(name, roles)
+        answer = httpx.post(
+            f"{self.base_url}/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=(client_id, secret),
+            timeout=10,
+        )
+        answer.raise_for_status()
+        token: str = answer.json()["access_token"]
+        return token
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+
+
+def start_service(data_dir: Path, extra_env: dict[str, str] | None = None) -> RunningService:
+    http_port, mllp_port = free_port(), free_port()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("DUALCODE_")}
+    env.update(
+        {
+            "DUALCODE_DATABASE_URL": f"sqlite+aiosqlite:///{data_dir}/dualcode.sqlite",
+            "DUALCODE_DATA_DIR": str(data_dir),
+            "DUALCODE_DATA_KEYS_FILE": str(data_dir / "keys" / "data-keys.json"),
+            "DUALCODE_BLIND_INDEX_KEY_FILE": str(data_dir / "keys" / "blind-index.key"),
+            "DUALCODE_TOKEN_SIGNING_KEY_FILE": str(data_dir / "keys" / "token-signing.key"),
+            "DUALCODE_HTTP_PORT": str(http_port),
+            "DUALCODE_MLLP_PORT": str(mllp_port),
+            "DUALCODE_MAX_BODY_BYTES": "65536",
+        }
+    )
+    env.update(extra_env or {})
+    log_path = data_dir / "service.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [str(BIN / "dualcode"), "serve"], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    service = RunningService(f"http://127.0.0.1:{http_port}", mllp_port, env, process, log_path)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"dualcode serve exited early:\n{log_path.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{service.base_url}/healthz", timeout=1).status_code == 200:
+                return service
+        except httpx.TransportError:
+            time.sleep(0.1)
+    service.stop()
+    raise RuntimeError(f"dualcode serve did not become healthy:\n{log_path.read_text()[-3000:]}")
