@@ -75,7 +75,7 @@ class Settings(BaseSettings):
 
     # Tokens
     token_ttl_s: int = Field(default=3600, ge=60, le=86400)
-    token_issuer: str = "dualcode"
+    token_issuer: str = Field(default="dualcode", description="iss claim of issued tokens")
     token_failures_per_minute: int = Field(
         default=20, ge=1, description="Failed client authentications per source address before 429"
     )

@@ -1,0 +1,97 @@
+"""The app in-process (real lifespan, in-memory storage): the catch-all, request ids, readiness,
+metrics and the JSON log lines."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from adapter.app import create_app
+from adapter.security.logging import configure_logging
+from adapter.settings import Settings
+from tests.e2e.harness import free_port
+
+
+def settings_for(tmp_path: Path, **overrides: object) -> Settings:
+    return Settings(
+        database_url="memory://",
+        mllp_enabled=False,
+        data_keys_file=tmp_path / "keys" / "data.json",
+        blind_index_key_file=tmp_path / "keys" / "blind.key",
+        token_signing_key_file=tmp_path / "keys" / "token.key",
+        **overrides,  # type: ignore[arg-type]
+    )
+
+
+@asynccontextmanager
+async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """The real lifespan around an in-process client (no sockets: these tests are about the app)."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield client
+
+
+@pytest.fixture
+def log_stream() -> Iterator[io.StringIO]:
+    stream = io.StringIO()
+    configure_logging("INFO", stream=stream)
+    yield stream
+    logging.getLogger().handlers.clear()
+
+
+async def test_an_unexpected_exception_is_a_500_outcome_with_only_the_request_id(
+    tmp_path: Path, log_stream: io.StringIO
+) -> None:
+    app = create_app(settings_for(tmp_path))
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("secret internal detail 11010519491231002X")
+
+    async with running(app) as client:
+        answer = await client.get("/boom", headers={"X-Request-ID": "req-abcdef12"})
+    assert answer.status_code == 500
+    assert answer.headers["content-type"].startswith("application/fhir+json")
+    assert answer.headers["X-Request-ID"] == "req-abcdef12"
+    body = answer.json()
+    assert body["issue"][0]["details"]["coding"][0]["code"] == "DC-9000"
+    assert "req-abcdef12" in body["issue"][0]["diagnostics"]
+    assert "secret internal detail" not in answer.text
+    lines = [json.loads(line) for line in log_stream.getvalue().splitlines()]
+    failure = next(line for line in lines if line["msg"] == "unhandled error")
+    assert failure["request_id"] == "req-abcdef12"
+    assert "11010519491231002X" not in log_stream.getvalue()  # masked even inside a traceback
+
+
+async def test_a_generated_request_id_is_returned(tmp_path: Path) -> None:
+    async with running(create_app(settings_for(tmp_path))) as client:
+        answer = await client.get("/healthz", headers={"X-Request-ID": "bad id with spaces"})
+    assert answer.headers["X-Request-ID"] != "bad id with spaces"
+    assert len(answer.headers["X-Request-ID"]) == 32
+
+
+async def test_readiness_fails_when_the_cache_does_not_answer(tmp_path: Path) -> None:
+    closed_port = free_port()  # nothing listens there
+    settings = settings_for(tmp_path, redis_url=f"redis://127.0.0.1:{closed_port}/0")
+    async with running(create_app(settings)) as client:
+        answer = await client.get("/readyz")
+    assert answer.status_code == 503
+    assert answer.json()["checks"] == {"database": "ok", "cache": "DC-9001"}
+
+
+async def test_metrics_count_requests_by_route_template(tmp_path: Path) -> None:
+    async with running(create_app(settings_for(tmp_path))) as client:
+        await client.get("/fhir/Patient/abc")
+        await client.get("/fhir/Patient/def")
+        text = (await client.get("/metrics")).text
+    route = "/fhir/{resource_type}/{resource_id}"
+    assert f'dualcode_http_requests_total{{method="GET",route="{route}",status="401"}} 2.0' in text
