@@ -115,9 +115,9 @@ def _new_key_b64() -> str:
 
 
 def _b64(value: object, what: str, *, size: int | None = None, minimum: int = 0) -> bytes:
+    if not isinstance(value, str):
+        raise KeyMaterialError(f"{what} must be a base64 string")
     try:
-        if not isinstance(value, str):
-            raise ValueError(what)
         raw = base64.b64decode(value.strip(), validate=True)
     except (ValueError, binascii.Error):
         raise KeyMaterialError(f"{what} is not valid base64") from None
