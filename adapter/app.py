@@ -23,6 +23,7 @@ from adapter.http.middleware import ServiceMiddleware
 from adapter.http.oauth import router as oauth_router
 from adapter.http.responses import error_response
 from adapter.security.audit import Auditor
+from adapter.security.audit_writer import AuditWriter
 from adapter.security.clients import ClientRegistry
 from adapter.security.tokens import TokenService
 from adapter.services import Services
@@ -47,6 +48,9 @@ def create_app(settings: Settings, *, on_ready: Callable[[Services], None] | Non
             cache = open_cache(settings)
             stack.push_async_callback(cache.close)
             auditor = Auditor()
+            audit_writer = AuditWriter(storage)
+            await audit_writer.start()
+            stack.push_async_callback(audit_writer.stop)  # flushes before the database closes
             services = Services(
                 settings=settings,
                 storage=storage,
@@ -56,7 +60,8 @@ def create_app(settings: Settings, *, on_ready: Callable[[Services], None] | Non
                 ),
                 clients=ClientRegistry(),
                 auditor=auditor,
-                fhir=FhirCore(storage, auditor),
+                audit_writer=audit_writer,
+                fhir=FhirCore(storage, auditor, audit_writer),
                 metrics=metrics,
                 mllp=await _start_mllp(settings, stack),
             )

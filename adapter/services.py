@@ -11,6 +11,7 @@ from adapter.cache.ports import Cache
 from adapter.fhir.core import FhirCore
 from adapter.http.metrics import HttpMetrics
 from adapter.security.audit import Auditor
+from adapter.security.audit_writer import AuditWriter
 from adapter.security.clients import ClientRegistry
 from adapter.security.tokens import TokenService
 from adapter.settings import Settings
@@ -28,6 +29,7 @@ class Services:
     tokens: TokenService
     clients: ClientRegistry
     auditor: Auditor
+    audit_writer: AuditWriter
     fhir: FhirCore
     metrics: HttpMetrics
     mllp: MllpServer | None = None

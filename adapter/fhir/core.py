@@ -1,7 +1,8 @@
 """The FHIR core: request -> response over the storage port. It knows nothing of HTTP frameworks.
 
-Every interaction is checked against the caller's SMART scopes and audited (success and failure), in
-the same unit of work as the data it touches.
+Every interaction is checked against the caller's SMART scopes and audited, success and failure:
+changes in the same unit of work as the change; reads through the batching AuditWriter, so a read
+stays a read-only unit of work (see adapter/security/audit_writer.py).
 """
 
 from __future__ import annotations
@@ -27,11 +28,14 @@ from adapter.fhir.search_params import criteria_for, index_tokens
 from adapter.fhir.support import SUPPORTED, supports
 from adapter.fhir.validation import check_id, validate_resource
 from adapter.security.audit import Auditor
+from adapter.security.audit_writer import AuditWriter
 from adapter.security.caller import Caller
 from adapter.security.scopes import allows
 from adapter.storage.ports import Storage, UnitOfWork
+from adapter.storage.records import AuditRecord
 
 # SMART v2 permission letter and FHIR AuditEvent action for each interaction.
+_READS = frozenset({"read", "vread", "history-instance", "search-type"})
 _PERMISSION = {
     "read": ("r", "R"),
     "vread": ("r", "R"),
@@ -47,9 +51,10 @@ Handler = Callable[[UnitOfWork, FhirRequest], Awaitable[tuple[FhirResponse, tupl
 
 
 class FhirCore:
-    def __init__(self, storage: Storage, auditor: Auditor) -> None:
+    def __init__(self, storage: Storage, auditor: Auditor, audit_writer: AuditWriter) -> None:
         self._storage = storage
         self._auditor = auditor
+        self._audit_writer = audit_writer
         self._published = datetime.now(UTC).isoformat(timespec="seconds")
         self._handlers: dict[str, Handler] = {
             "read": self._read,
@@ -72,23 +77,32 @@ class FhirCore:
             check_id(request.resource_id)
         letter, action = _PERMISSION[request.interaction]
         operation = f"{request.interaction} {resource_type}"
+        read_only = request.interaction in _READS
         try:
             if not allows(caller.scopes, resource_type, letter):
                 raise InsufficientScope(f"needs system/{resource_type}.{letter}")
-            async with self._storage.unit_of_work() as uow:
+            if resource_type == "AuditEvent":
+                # Before the unit of work (flushing needs a writer): the answer includes recent reads.
+                await self._audit_writer.flush()
+            async with self._storage.unit_of_work(read_only=read_only) as uow:
                 response, patients = await self._handlers[request.interaction](uow, request)
-                await self._audit(uow, caller, action, operation, "0", patients, request)
+                records = self._audit_records(caller, action, operation, "0", patients, request)
+                if not read_only:
+                    for record in records:
+                        await uow.audit.record(record)
+            if read_only:
+                for record in records:
+                    await self._audit_writer.submit(record)
             return response
         except DualcodeError as error:
             outcome = "4" if error.http_status < 500 else "8"
-            async with self._storage.unit_of_work() as uow:
-                patient = (request.resource_id,) if resource_type == "Patient" and request.resource_id else ()
-                await self._audit(uow, caller, action, operation, outcome, patient, request, error.code)
+            patient = (request.resource_id,) if resource_type == "Patient" and request.resource_id else ()
+            for record in self._audit_records(caller, action, operation, outcome, patient, request, error.code):
+                await self._audit_writer.submit(record)
             raise
 
-    async def _audit(
+    def _audit_records(
         self,
-        uow: UnitOfWork,
         caller: Caller,
         action: str,
         operation: str,
@@ -96,11 +110,10 @@ class FhirCore:
         patients: tuple[str, ...],
         request: FhirRequest,
         error_code: str | None = None,
-    ) -> None:
+    ) -> list[AuditRecord]:
         # One record per patient touched, so AuditEvent?patient= finds every access.
-        for patient_id in patients or (None,):
-            await self._auditor.record(
-                uow,
+        return [
+            self._auditor.build(
                 agent=caller.client_id,
                 action=action,
                 operation=operation,
@@ -111,6 +124,8 @@ class FhirCore:
                 request_id=caller.request_id,
                 detail={"error": error_code} if error_code else None,
             )
+            for patient_id in patients or (None,)
+        ]
 
     # --- interactions ------------------------------------------------------------------------------
 

@@ -28,9 +28,8 @@ async def authenticate(request: Request) -> Caller:
             raise InvalidToken("use Authorization: Bearer <token>")
         claims = services.tokens.verify(token.strip())
     except DualcodeError as error:
-        async with services.storage.unit_of_work() as uow:
-            await services.auditor.record(
-                uow,
+        await services.audit_writer.submit(
+            services.auditor.build(
                 agent="anonymous",
                 action="E",
                 operation=f"authenticate {request.method} {request.url.path}",
@@ -39,6 +38,7 @@ async def authenticate(request: Request) -> Caller:
                 request_id=request_id,
                 detail={"error": error.code},
             )
+        )
         raise
     return Caller(
         client_id=claims.client_id,

@@ -38,16 +38,15 @@ async def token(request: Request) -> Response:
     if failures is not None and int(failures) >= limit:
         raise RateLimited(headers={"Retry-After": str(int(FAILURE_WINDOW_S))})
     client_id, secret = client_credentials_from(request.headers.get("authorization"), form)
-    async with services.storage.unit_of_work() as uow:
+    async with services.storage.unit_of_work(read_only=True) as uow:
         try:
             client = await services.clients.authenticate(uow, client_id, secret)
         except InvalidClient:
             await services.cache.incr(failures_key, ttl_s=FAILURE_WINDOW_S)
             raise
-        granted = scopes_for_roles(client.roles)
-        scopes = narrow_scopes(granted, form.get("scope"))
-        await services.auditor.record(
-            uow,
+    scopes = narrow_scopes(scopes_for_roles(client.roles), form.get("scope"))
+    await services.audit_writer.submit(
+        services.auditor.build(
             agent=client.client_id,
             action="E",
             operation="oauth token",
@@ -55,6 +54,7 @@ async def token(request: Request) -> Response:
             source_ip=ip,
             request_id=getattr(request.state, "request_id", None),
         )
+    )
     issued = services.tokens.issue(
         client_id=client.client_id, scopes=scopes, roles=client.roles, organization=client.organization
     )

@@ -152,9 +152,8 @@ class Auditor:
         """The FHIR AuditEvent for a stored record (see ``audit_event``)."""
         return audit_event(record)
 
-    async def record(
+    def build(
         self,
-        uow: UnitOfWork,
         *,
         agent: str,
         action: str,
@@ -171,7 +170,7 @@ class Auditor:
             raise ValueError(f"action must be one of C R U D E, got {action!r}")
         if outcome not in OUTCOMES:
             raise ValueError(f"outcome must be one of 0 4 8 12, got {outcome!r}")
-        entry = AuditRecord(
+        return AuditRecord(
             id=str(uuid.uuid4()),
             recorded_at=self._clock(),
             agent=agent,
@@ -183,6 +182,33 @@ class Auditor:
             source_ip=source_ip,
             request_id=request_id,
             detail=dict(detail or {}),
+        )
+
+    async def record(
+        self,
+        uow: UnitOfWork,
+        *,
+        agent: str,
+        action: str,
+        operation: str,
+        outcome: str = OUTCOME_SUCCESS,
+        patient_id: str | None = None,
+        resource: str | None = None,
+        source_ip: str | None = None,
+        request_id: str | None = None,
+        detail: Mapping[str, str] | None = None,
+    ) -> AuditRecord:
+        """Build a record and write it in ``uow``: it commits or rolls back with the change it audits."""
+        entry = self.build(
+            agent=agent,
+            action=action,
+            operation=operation,
+            outcome=outcome,
+            patient_id=patient_id,
+            resource=resource,
+            source_ip=source_ip,
+            request_id=request_id,
+            detail=detail,
         )
         await uow.audit.record(entry)
         return entry

@@ -150,6 +150,15 @@ class MessageStore(Protocol):
         """Newest first."""
         ...
 
+    async def prune(
+        self, *, received_before: datetime | None = None, max_bytes: int | None = None, limit: int = 1000
+    ) -> int:
+        """Delete processed messages, oldest first: every one received before ``received_before``, then
+        more while the raw bytes of all stored messages (as stored) exceed ``max_bytes``. Messages in
+        any other status (received, error, rejected) are never deleted. At most ``limit`` per call;
+        returns how many were deleted."""
+        ...
+
 
 class OutboxStore(Protocol):
     """Transactional outbox: events are added in the unit of work of the change they report."""
@@ -213,7 +222,10 @@ class UnitOfWork(Protocol):
 class Storage(Protocol):
     """A database: opens units of work; knows its own health."""
 
-    def unit_of_work(self) -> AbstractAsyncContextManager[UnitOfWork]: ...
+    def unit_of_work(self, *, read_only: bool = False) -> AbstractAsyncContextManager[UnitOfWork]:
+        """A read-only unit sees committed data only and refuses writes (RuntimeError); on SQLite it
+        does not queue behind writers, so reads run concurrently with them."""
+        ...
 
     async def ping(self) -> None:
         """Raise ServiceUnavailable when the database does not answer."""

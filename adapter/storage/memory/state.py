@@ -44,10 +44,10 @@ class Tx:
 
     __slots__ = ("_active", "clock", "journal", "state")
 
-    def __init__(self, state: MemoryState, clock: UtcClock) -> None:
+    def __init__(self, state: MemoryState, clock: UtcClock, *, read_only: bool = False) -> None:
         self.state = state
         self.clock = clock
-        self.journal = Journal()
+        self.journal = Journal(read_only=read_only)
         self._active = True
 
     def check(self) -> MemoryState:

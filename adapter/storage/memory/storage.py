@@ -52,10 +52,12 @@ class MemoryStorage:
         self._closed = False
 
     @asynccontextmanager
-    async def unit_of_work(self) -> AsyncIterator[UnitOfWork]:
+    async def unit_of_work(self, *, read_only: bool = False) -> AsyncIterator[UnitOfWork]:
         self._check_open()
+        # Read-only units take the lock too: writers change the state in place (undo on failure),
+        # so a reader must not see a half-done unit, just as SQL readers see committed data only.
         async with self._lock:
-            tx = Tx(self._state, self._clock)
+            tx = Tx(self._state, self._clock, read_only=read_only)
             try:
                 yield MemoryUnitOfWork(tx)
             except BaseException:

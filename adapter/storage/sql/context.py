@@ -24,10 +24,13 @@ from adapter.storage.vault import Vault
 
 
 class SqlContext:
-    __slots__ = ("_active", "_conn", "clock", "dialect", "vault")
+    __slots__ = ("_active", "_conn", "_read_only", "clock", "dialect", "vault")
 
-    def __init__(self, conn: AsyncConnection, *, vault: Vault, clock: UtcClock) -> None:
+    def __init__(
+        self, conn: AsyncConnection, *, vault: Vault, clock: UtcClock, read_only: bool = False
+    ) -> None:
         self._conn = conn
+        self._read_only = read_only
         self.vault = vault
         self.clock = clock
         self.dialect = conn.dialect.name
@@ -47,6 +50,8 @@ class SqlContext:
     ) -> CursorResult[Any]:
         if not self._active:
             raise RuntimeError("the unit of work has ended; open a new one")
+        if self._read_only and getattr(statement, "is_dml", False):
+            raise RuntimeError("this unit of work is read-only")
         try:
             return await self._conn.execute(statement, params)
         except Exception as exc:

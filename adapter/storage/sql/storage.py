@@ -62,17 +62,21 @@ class SqlStorage:
         return self._engine
 
     @asynccontextmanager
-    async def unit_of_work(self) -> AsyncIterator[UnitOfWork]:
-        serialised: AbstractAsyncContextManager[object] = self._write_lock or nullcontext()
+    async def unit_of_work(self, *, read_only: bool = False) -> AsyncIterator[UnitOfWork]:
+        # Only writers queue behind the SQLite write lock; readers use WAL snapshots concurrently.
+        lock = None if read_only else self._write_lock
+        serialised: AbstractAsyncContextManager[object] = lock or nullcontext()
         async with serialised:
             try:
                 conn = await self._engine.connect()
+                if read_only:
+                    await conn.execution_options(**{READ_ONLY: True})
             except Exception as exc:
                 mapped = map_db_error(exc, connecting=True)
                 if mapped is exc:
                     raise
                 raise mapped from exc
-            ctx = SqlContext(conn, vault=self._vault, clock=self._clock)
+            ctx = SqlContext(conn, vault=self._vault, clock=self._clock, read_only=read_only)
             try:
                 async with conn.begin():
                     yield SqlUnitOfWork(ctx)

@@ -57,3 +57,18 @@ async def test_a_store_cannot_be_used_after_its_unit_of_work(storage: Storage) -
 
 async def test_ping(storage: Storage) -> None:
     await storage.ping()
+
+
+async def test_a_read_only_unit_reads_committed_data_and_refuses_writes(storage: Storage) -> None:
+    async with storage.unit_of_work() as uow:
+        stored, _ = await uow.resources.create(patient(id="ro-1"))
+    async with storage.unit_of_work(read_only=True) as uow:
+        assert await uow.resources.read("Patient", "ro-1") == stored
+        with pytest.raises(RuntimeError, match="read-only"):
+            await uow.resources.create(patient(id="ro-2"))
+        with pytest.raises(RuntimeError, match="read-only"):
+            await uow.audit.record(audit_record("audit-ro", patient_id="ro-1"))
+    async with storage.unit_of_work() as uow:
+        with pytest.raises(ResourceNotFound):
+            await uow.resources.read("Patient", "ro-2")
+        assert await uow.audit.search() == []

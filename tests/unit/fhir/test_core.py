@@ -10,6 +10,7 @@ from adapter.errors import InsufficientScope, ResourceNotFound, VersionConflict
 from adapter.fhir.core import FhirCore
 from adapter.fhir.exchange import FhirRequest
 from adapter.security.audit import Auditor
+from adapter.security.audit_writer import AuditWriter
 from adapter.security.caller import Caller
 from adapter.security.scopes import scopes_for_roles
 from adapter.storage.memory import MemoryStorage
@@ -30,7 +31,8 @@ def patient(value: str = "11010519491231002X") -> dict[str, Any]:
 
 @pytest.fixture
 def core() -> FhirCore:
-    return FhirCore(MemoryStorage(), Auditor())
+    storage = MemoryStorage()
+    return FhirCore(storage, Auditor(), AuditWriter(storage))
 
 
 async def test_create_then_read_vread_update_history(core: FhirCore) -> None:

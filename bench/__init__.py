@@ -1,0 +1,1 @@
+"""Benchmarks that print figures (medians, percentiles, ratios). They assert nothing: see README."""
