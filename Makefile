@@ -19,10 +19,11 @@ $(STAMP_TEST): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $@ $(STAMP_RUN)
 
-## Run the service on the embedded defaults (SQLite under ./var, in-process cache).
+## Run the service on the embedded defaults (SQLite under ./var, in-process cache), with the
+## sandbox SIMULATORS of the card platforms beside it on 127.0.0.1:8090 (stopped with the service).
 run: $(STAMP_RUN)
 	$(BIN)/dualcode migrate
-	$(BIN)/dualcode serve
+	$(BIN)/dualcode sandbox & sandbox=$$!; trap 'kill $$sandbox 2>/dev/null' EXIT INT TERM; $(BIN)/dualcode serve
 
 ## Run the whole test suite (PostgreSQL and Redis tests skip without them, fail under CI=true).
 test: $(STAMP_TEST)

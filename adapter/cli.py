@@ -138,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    settings = load_settings(args.env_file)
+    settings = load_settings(getattr(args, "env_file", None))
     result: int = args.run(args, settings)
     return result
 
