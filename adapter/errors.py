@@ -197,12 +197,70 @@ class UndecodableText(DualcodeError):
     default_message = "the message text cannot be decoded in the declared or configured character set"
 
 
+class SenderNotAllowed(DualcodeError):
+    code, http_status, issue_type, hl7_code, hl7_ack = "DC-4005", 403, "forbidden", "207", "AR"
+    default_message = "this sender is not allowed on this connection"
+
+
+class UnsupportedVersion(DualcodeError):
+    code, http_status, issue_type, hl7_code, hl7_ack = "DC-4006", 400, "not-supported", "203", "AR"
+    default_message = "unsupported HL7 version; v2.3.1 through v2.5.1 are accepted"
+
+
 # --- 5xxx: external platforms ---------------------------------------------------------------------
 
 
 class UpstreamUnavailable(DualcodeError):
     code, http_status, issue_type = "DC-5001", 503, "transient"
     default_message = "an external platform did not answer in time; retry later"
+
+
+# --- 51xx: cards and codes -------------------------------------------------------------------------
+
+
+class CardCodeUnrecognised(DualcodeError):
+    code, http_status, issue_type = "DC-5101", 400, "value"
+    default_message = "the code is not a card or code this service recognises"
+
+
+class CardCodeExpired(DualcodeError):
+    code, http_status, issue_type = "DC-5102", 400, "expired"
+    default_message = "the dynamic code has expired; ask the person to refresh it"
+
+
+class CardCodeReplayed(DualcodeError):
+    code, http_status, issue_type = "DC-5103", 409, "conflict"
+    default_message = "the dynamic code was already used; ask the person to refresh it"
+
+
+class CardCodeForged(DualcodeError):
+    code, http_status, issue_type = "DC-5104", 400, "security"
+    default_message = "the code failed the platform's integrity check"
+
+
+class CardSuspended(DualcodeError):
+    code, http_status, issue_type = "DC-5105", 403, "suspended"
+    default_message = "the card is suspended"
+
+
+class CardUseNotPermitted(DualcodeError):
+    code, http_status, issue_type = "DC-5106", 403, "forbidden"
+    default_message = "the card does not permit this use"
+
+
+class CardHolderUnknown(DualcodeError):
+    code, http_status, issue_type = "DC-5107", 404, "not-found"
+    default_message = "the platform does not know this person"
+
+
+class InvalidCardRead(DualcodeError):
+    code, http_status, issue_type = "DC-5108", 422, "invalid"
+    default_message = "the card read does not name a valid person"
+
+
+class PlatformRejected(DualcodeError):
+    code, http_status, issue_type = "DC-5109", 502, "exception"
+    default_message = "the card platform refused the request"
 
 
 # --- 9xxx: internal ---------------------------------------------------------------------------------

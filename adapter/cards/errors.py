@@ -1,8 +1,7 @@
-"""What a card platform's refusal or outage becomes in the service's one error vocabulary.
+"""What a card platform's refusal or outage becomes in the service's one error vocabulary (DC-51xx).
 
-Until adapter/errors.py has card-specific classes (proposed DC-51xx codes, see docs/sandbox.md),
-each problem maps to the closest existing class, and the problem itself travels on the error as
-`card_problem` (read it with `card_problem_of`). Swapping in the new classes touches only `_CLASSES`.
+The problem also travels on the error as ``card_problem`` (read it with ``card_problem_of``), so
+callers can branch on it without parsing messages.
 """
 
 from __future__ import annotations
@@ -10,7 +9,19 @@ from __future__ import annotations
 import math
 from enum import StrEnum
 
-from adapter.errors import DualcodeError, InvalidRequest, ResourceNotFound, UpstreamUnavailable
+from adapter.errors import (
+    CardCodeExpired,
+    CardCodeForged,
+    CardCodeReplayed,
+    CardCodeUnrecognised,
+    CardHolderUnknown,
+    CardSuspended,
+    CardUseNotPermitted,
+    DualcodeError,
+    InvalidCardRead,
+    PlatformRejected,
+    UpstreamUnavailable,
+)
 
 
 class CardProblem(StrEnum):
@@ -28,16 +39,16 @@ class CardProblem(StrEnum):
 
 
 _CLASSES: dict[CardProblem, type[DualcodeError]] = {
-    CardProblem.UNKNOWN_SHAPE: InvalidRequest,
-    CardProblem.UNKNOWN_CODE: InvalidRequest,
-    CardProblem.EXPIRED: InvalidRequest,
-    CardProblem.REPLAYED: InvalidRequest,
-    CardProblem.FORGED: InvalidRequest,
-    CardProblem.SUSPENDED: InvalidRequest,
-    CardProblem.NOT_PERMITTED: InvalidRequest,
-    CardProblem.UNKNOWN_PERSON: ResourceNotFound,
-    CardProblem.INVALID_CARD_READ: InvalidRequest,
-    CardProblem.REJECTED: InvalidRequest,
+    CardProblem.UNKNOWN_SHAPE: CardCodeUnrecognised,
+    CardProblem.UNKNOWN_CODE: CardCodeUnrecognised,
+    CardProblem.EXPIRED: CardCodeExpired,
+    CardProblem.REPLAYED: CardCodeReplayed,
+    CardProblem.FORGED: CardCodeForged,
+    CardProblem.SUSPENDED: CardSuspended,
+    CardProblem.NOT_PERMITTED: CardUseNotPermitted,
+    CardProblem.UNKNOWN_PERSON: CardHolderUnknown,
+    CardProblem.INVALID_CARD_READ: InvalidCardRead,
+    CardProblem.REJECTED: PlatformRejected,
     CardProblem.UNAVAILABLE: UpstreamUnavailable,
 }
 

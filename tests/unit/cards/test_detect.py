@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from adapter.cards import CardProblem, card_problem_of, detect_kind
-from adapter.errors import InvalidRequest
+from adapter.errors import CardCodeUnrecognised
 
 EHC_ID = "98FF9F2C05145CB9305E9D8A57E072BB51180CA49E5BE5E9D41BCE3A9A571928"
 READER_LINE = "371600|11010519491231002X|B00000001|371600D156000005ABCDEF0123456789|张三|ATR|3.00|||T1|D1|"
@@ -38,6 +38,6 @@ def test_opaque_codes_go_by_prefix_then_default() -> None:
 
 @pytest.mark.parametrize("code", ["opaque-token", "", "   "])
 def test_unknown_shape_without_default_is_refused(code: str) -> None:
-    with pytest.raises(InvalidRequest) as error:
+    with pytest.raises(CardCodeUnrecognised) as error:
         detect_kind(code)
     assert card_problem_of(error.value) is CardProblem.UNKNOWN_SHAPE

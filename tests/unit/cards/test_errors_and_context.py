@@ -14,7 +14,7 @@ from adapter.cards import (
     card_error,
     card_problem_of,
 )
-from adapter.errors import InvalidRequest, ResourceNotFound, UpstreamUnavailable, operation_outcome
+from adapter.errors import CardCodeExpired, CardHolderUnknown, UpstreamUnavailable, operation_outcome
 
 
 @pytest.mark.parametrize("problem", list(CardProblem))
@@ -26,8 +26,10 @@ def test_every_problem_has_a_class_and_renders(problem: CardProblem) -> None:
 
 
 def test_status_of_the_main_problems() -> None:
-    assert isinstance(card_error(CardProblem.EXPIRED, "x"), InvalidRequest)
-    assert isinstance(card_error(CardProblem.UNKNOWN_PERSON, "x"), ResourceNotFound)
+    expired = card_error(CardProblem.EXPIRED, "x")
+    assert isinstance(expired, CardCodeExpired) and expired.code == "DC-5102"
+    unknown = card_error(CardProblem.UNKNOWN_PERSON, "x")
+    assert isinstance(unknown, CardHolderUnknown) and unknown.http_status == 404
     unavailable = card_error(CardProblem.UNAVAILABLE, "x", retry_after_s=2.2)
     assert isinstance(unavailable, UpstreamUnavailable) and unavailable.http_status == 503
     assert unavailable.headers == {"Retry-After": "3"}

@@ -10,7 +10,7 @@ import pytest
 
 from adapter.cards import CardPlatformConfig, CardProblem, card_problem_of
 from adapter.cards.transport import PlatformHttp
-from adapter.errors import DualcodeError, InvalidRequest, UpstreamUnavailable
+from adapter.errors import DualcodeError, PlatformRejected, UpstreamUnavailable
 
 CONFIG = CardPlatformConfig.for_sandbox(
     "http://platform.test", retries=2, retry_backoff_s=0.0, breaker_failure_threshold=4, retry_after_s=7
@@ -90,7 +90,7 @@ async def test_a_client_error_is_a_refusal_not_an_outage(make: Callable[[Script]
     script = Script(httpx.Response(400, json={"error": "bad"}))
     http = make(script)
     for _ in range(5):
-        with pytest.raises(InvalidRequest):
+        with pytest.raises(PlatformRejected):
             await http.post_json("/verify", {}, idempotent=True)
     assert script.calls == 5 and http.breaker.state == "closed"
 
