@@ -46,6 +46,33 @@ class Settings(BaseSettings):
     mllp_default_charset: str = Field(
         default="utf-8", description="Charset when MSH-18 is empty (many HIS send GBK without saying so)"
     )
+    mllp_tls_cert_file: Path | None = Field(
+        default=None, description="PEM certificate chain of the MLLP listener; set with the key file = TLS on"
+    )
+    mllp_tls_key_file: Path | None = Field(default=None, description="PEM private key of the MLLP listener")
+    mllp_tls_client_ca_file: Path | None = Field(
+        default=None, description="PEM CA bundle: when set, MLLP clients must present a certificate it signed"
+    )
+    mllp_allowed_peers: tuple[str, ...] = Field(
+        default=(),
+        description='JSON list of addresses, CIDR blocks or "cn:NAME" (client certificate) that may send; '
+        "empty = any peer",
+    )
+    hl7_senders_file: Path | None = Field(
+        default=None, description="TOML, YAML or JSON file of per-sender settings (docs/hl7v2.md)"
+    )
+    hl7_require_known_sender: bool = Field(
+        default=False, description="Answer AR to senders (MSH-3^MSH-4) missing from hl7_senders_file"
+    )
+    hl7_retention_days: int | None = Field(
+        default=None, ge=1, description="Prune processed HL7 messages older than this; unset = keep"
+    )
+    hl7_retention_max_bytes: int | None = Field(
+        default=None, ge=1, description="Prune the oldest processed HL7 messages while the store is larger"
+    )
+    hl7_prune_interval_s: float = Field(
+        default=3600.0, ge=0, description="How often the service prunes HL7 messages; 0 = never (CLI only)"
+    )
     public_base_url: str | None = Field(
         default=None, description="External base URL used in Bundle links; default from the request"
     )
@@ -78,6 +105,40 @@ class Settings(BaseSettings):
     token_issuer: str = Field(default="dualcode", description="iss claim of issued tokens")
     token_failures_per_minute: int = Field(
         default=20, ge=1, description="Failed client authentications per source address before 429"
+    )
+
+    # Card platforms (the defaults point at the sandbox SIMULATOR that `make run` starts)
+    cards_essc_base_url: str = Field(
+        default="http://127.0.0.1:8090/essc", description="eSSC platform base URL (decode service)"
+    )
+    cards_ehc_base_url: str = Field(
+        default="http://127.0.0.1:8090/ehc", description="EHC card-management platform base URL"
+    )
+    cards_nhsa_base_url: str = Field(
+        default="http://127.0.0.1:8090/nhsa", description="NHSA platform base URL (1101, 6101)"
+    )
+    cards_timeout_s: float = Field(
+        default=3.0, gt=0, description="A platform slower than this is unavailable"
+    )
+    cards_connect_timeout_s: float = Field(default=1.0, gt=0, description="TCP connect timeout to a platform")
+    cards_retries: int = Field(default=2, ge=0, le=5, description="Extra attempts, idempotent calls only")
+    cards_breaker_failure_threshold: int = Field(
+        default=5, ge=1, description="Consecutive failures that open a platform's circuit"
+    )
+    cards_breaker_reset_s: float = Field(
+        default=30.0, gt=0, description="How long an open circuit refuses calls before one trial"
+    )
+    cards_default_kind: str | None = Field(
+        default=None, description="Kind of an opaque code (essc or nhsa) when its shape does not tell"
+    )
+    cards_hospital_code: str = Field(
+        default="",
+        description="This institution's code for the platforms (EHC hospital code, NHSA fixmedins)",
+    )
+    cards_city_code: str = Field(default="371600", description="EHC city code (GB/T 2260)")
+    cards_mdtrtarea_admvs: str = Field(default="371600", description="NHSA region of treatment")
+    coverage_refresh_s: int = Field(
+        default=86_400, ge=0, description="Re-ask NHSA 1101 for a person's insurance after this long"
     )
 
     # Logging

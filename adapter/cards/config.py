@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from adapter.cards.holder import CardKind
+from adapter.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -45,3 +46,24 @@ class CardPlatformConfig:
             nhsa_base_url=f"{base}/nhsa",
             **overrides,  # type: ignore[arg-type]
         )
+
+
+def card_platform_config(settings: Settings) -> CardPlatformConfig:
+    """The platform configuration of a running service."""
+    default_kind = settings.cards_default_kind
+    if default_kind not in (None, "essc", "nhsa"):
+        raise ValueError("DUALCODE_CARDS_DEFAULT_KIND must be essc or nhsa")
+    return CardPlatformConfig(
+        essc_base_url=settings.cards_essc_base_url,
+        ehc_base_url=settings.cards_ehc_base_url,
+        nhsa_base_url=settings.cards_nhsa_base_url,
+        timeout_s=settings.cards_timeout_s,
+        connect_timeout_s=settings.cards_connect_timeout_s,
+        retries=settings.cards_retries,
+        breaker_failure_threshold=settings.cards_breaker_failure_threshold,
+        breaker_reset_s=settings.cards_breaker_reset_s,
+        default_kind=default_kind,  # type: ignore[arg-type]  # checked above
+        hospital_code=settings.cards_hospital_code,
+        city_code=settings.cards_city_code,
+        mdtrtarea_admvs=settings.cards_mdtrtarea_admvs,
+    )

@@ -110,6 +110,11 @@ class IdentityStore(Protocol):
         """Move every link of one patient to another (merge). Returns how many moved."""
         ...
 
+    async def move(self, system: str, value: str, to_patient_id: str) -> IdentityLink | None:
+        """Move one link to another patient (unmerge puts back exactly the links a merge moved).
+        None when the identifier is not linked."""
+        ...
+
 
 class MessageStore(Protocol):
     """Inbound HL7 v2 messages, stored raw before any ACK. (sender, control_id) is unique."""
@@ -174,13 +179,32 @@ class OutboxStore(Protocol):
         oldest of each key first; claimed events are leased (status delivering) until ``lease_s``."""
         ...
 
-    async def mark_delivered(self, event_id: str) -> OutboxEvent: ...
-
-    async def mark_failed(self, event_id: str, *, error: str, retry_at: datetime | None) -> OutboxEvent:
-        """Record a failed attempt; retry_at None = dead letter."""
+    async def mark_delivered(self, event_id: str, *, attempt: int | None = None) -> OutboxEvent:
+        """With ``attempt`` (the claimed event's attempts): only while that claim still holds, i.e.
+        the event is delivering with that attempt number; else VersionConflict (its lease expired and
+        another dispatcher claimed it). The fence makes a fan-out happen once."""
         ...
 
-    async def list(self, *, status: str | None = None, limit: int = 100) -> list[OutboxEvent]: ...
+    async def mark_failed(
+        self, event_id: str, *, error: str, retry_at: datetime | None, attempt: int | None = None
+    ) -> OutboxEvent:
+        """Record a failed attempt; retry_at None = dead letter. ``attempt``: as for mark_delivered."""
+        ...
+
+    async def retry(self, event_id: str) -> OutboxEvent:
+        """A dead event becomes pending again, due now, attempts back to 0 (last_error kept).
+        VersionConflict when the event is not dead."""
+        ...
+
+    async def counts(self) -> dict[str, int]:
+        """How many events are in each status (statuses with none are left out)."""
+        ...
+
+    async def list(
+        self, *, status: str | None = None, destination: str | None = None, limit: int = 100
+    ) -> list[OutboxEvent]:
+        """Oldest first (by seq)."""
+        ...
 
 
 class AuditLog(Protocol):

@@ -42,3 +42,13 @@ class MemoryIdentityStore:
         for key in moving:
             self._tx.journal.put(links, key, replace(links[key], patient_id=to_patient_id))
         return len(moving)
+
+    async def move(self, system: str, value: str, to_patient_id: str) -> IdentityLink | None:
+        links = self._tx.check().links
+        key = identity_key(system, value)
+        link = links.get(key)
+        if link is None:
+            return None
+        moved = replace(link, patient_id=to_patient_id)
+        self._tx.journal.put(links, key, moved)
+        return moved

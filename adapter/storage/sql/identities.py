@@ -64,6 +64,18 @@ class SqlIdentityStore:
         )
         return len((await self._ctx.execute(statement)).all())
 
+    async def move(self, system: str, value: str, to_patient_id: str) -> IdentityLink | None:
+        value_hash = self._ctx.vault.blind_index(identity_key(system, value))
+        statement = (
+            update(identity_links)
+            .where(L.value_hash == value_hash)
+            .values(patient_id=to_patient_id)
+            .returning(L.seq)
+        )
+        if (await self._ctx.execute(statement)).first() is None:
+            return None
+        return await self._by_hash(value_hash)
+
     async def _by_hash(self, value_hash: str) -> IdentityLink | None:
         row = (await self._ctx.execute(select(identity_links).where(L.value_hash == value_hash))).first()
         return None if row is None else self._link(row)

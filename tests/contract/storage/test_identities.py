@@ -58,3 +58,16 @@ async def test_relink_moves_every_link(storage: Storage) -> None:
         assert [link.value for link in moved] == ["TEST-1006", "CARD-1006", "TEST-1007"]
         link = await uow.identities.find(ID_SYSTEM, "TEST-1006")
         assert link is not None and link.patient_id == "pat-new"
+
+
+async def test_move_takes_one_link_to_another_patient(storage: Storage) -> None:
+    async with storage.unit_of_work() as uow:
+        await uow.identities.link(ID_SYSTEM, "TEST-MOVE-1", "p-a")
+        await uow.identities.link(ID_SYSTEM, "TEST-MOVE-2", "p-a")
+    async with storage.unit_of_work() as uow:
+        moved = await uow.identities.move(ID_SYSTEM, "TEST-MOVE-1", "p-b")
+        assert moved is not None and moved.patient_id == "p-b" and moved.value == "TEST-MOVE-1"
+        assert await uow.identities.move(ID_SYSTEM, "TEST-NOT-LINKED", "p-b") is None
+    async with storage.unit_of_work() as uow:
+        assert [link.value for link in await uow.identities.links_for("p-a")] == ["TEST-MOVE-2"]
+        assert [link.value for link in await uow.identities.links_for("p-b")] == ["TEST-MOVE-1"]
