@@ -14,14 +14,20 @@ from starlette.responses import Response
 
 from adapter.cache import open_cache
 from adapter.errors import DualcodeError, InvalidRequest, MethodNotAllowed, RouteNotFound
-from adapter.fhir.core import FhirCore
+from adapter.fhir.assembly import build_fhir
 from adapter.fhir.routes import router as fhir_router
+from adapter.hl7v2.api import router as messages_router
+from adapter.hl7v2.gateway import Gateway
+from adapter.hl7v2.retention import Pruner, RetentionPolicy
 from adapter.hl7v2.server import MllpServer
+from adapter.hl7v2.service import build_gateway
 from adapter.http.health import router as health_router
 from adapter.http.metrics import HttpMetrics
 from adapter.http.middleware import ServiceMiddleware
 from adapter.http.oauth import router as oauth_router
 from adapter.http.responses import error_response
+from adapter.outbox.api import router as outbox_router
+from adapter.outbox.service import build_dispatcher
 from adapter.security.audit import Auditor
 from adapter.security.audit_writer import AuditWriter
 from adapter.security.clients import ClientRegistry
@@ -48,9 +54,21 @@ def create_app(settings: Settings, *, on_ready: Callable[[Services], None] | Non
             cache = open_cache(settings)
             stack.push_async_callback(cache.close)
             auditor = Auditor()
+            gateway = build_gateway(settings, storage, auditor)
+            pruner = Pruner(storage, RetentionPolicy.from_settings(settings), settings.hl7_prune_interval_s)
+            pruner.start()
+            stack.push_async_callback(pruner.stop)
             audit_writer = AuditWriter(storage)
             await audit_writer.start()
             stack.push_async_callback(audit_writer.stop)  # flushes before the database closes
+            dispatcher = build_dispatcher(settings, storage, metrics.registry)  # hospitals hear of changes
+            if dispatcher is not None:
+                await dispatcher.start()
+                stack.push_async_callback(dispatcher.stop)
+            fhir = build_fhir(
+                settings, storage=storage, cache=cache, auditor=auditor, audit_writer=audit_writer
+            )
+            stack.push_async_callback(fhir.platforms.aclose)
             services = Services(
                 settings=settings,
                 storage=storage,
@@ -61,9 +79,12 @@ def create_app(settings: Settings, *, on_ready: Callable[[Services], None] | Non
                 clients=ClientRegistry(),
                 auditor=auditor,
                 audit_writer=audit_writer,
-                fhir=FhirCore(storage, auditor, audit_writer),
+                fhir=fhir.core,
+                patient_operations=fhir.operations,
                 metrics=metrics,
-                mllp=await _start_mllp(settings, stack),
+                mllp=await _start_mllp(settings, stack, gateway),
+                hl7=gateway,
+                outbox=dispatcher,
             )
             app.state.services = services
             if on_ready is not None:
@@ -84,13 +105,15 @@ def create_app(settings: Settings, *, on_ready: Callable[[Services], None] | Non
     app.include_router(health_router)
     app.include_router(oauth_router)
     app.include_router(fhir_router)
+    app.include_router(messages_router)
+    app.include_router(outbox_router)
     return app
 
 
-async def _start_mllp(settings: Settings, stack: AsyncExitStack) -> MllpServer | None:
+async def _start_mllp(settings: Settings, stack: AsyncExitStack, gateway: Gateway) -> MllpServer | None:
     if not settings.mllp_enabled:
         return None
-    server = MllpServer.from_settings(settings)
+    server = MllpServer.from_settings(settings, gateway)
     await server.start()
     stack.push_async_callback(server.stop)
     return server

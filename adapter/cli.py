@@ -8,6 +8,7 @@ import json
 import sys
 from importlib.metadata import entry_points
 
+from adapter.outbox.cli import register as register_outbox_commands
 from adapter.settings import Settings, load_settings
 
 
@@ -105,6 +106,50 @@ async def _clients_async(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _messages(args: argparse.Namespace, settings: Settings) -> int:
+    return asyncio.run(_messages_async(args, settings))
+
+
+async def _messages_async(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import datetime
+
+    from adapter.hl7v2.replay import replay
+    from adapter.hl7v2.retention import RetentionPolicy, prune
+    from adapter.hl7v2.service import build_gateway
+    from adapter.security.audit import Auditor
+    from adapter.storage import MEMORY_URL, migrate, open_storage
+    from adapter.storage.keys import load_vault
+
+    if settings.auto_migrate and settings.database_url != MEMORY_URL:
+        await migrate(settings.database_url)
+    storage = open_storage(settings, load_vault(settings))
+    try:
+        if args.messages_command == "prune":
+            policy = RetentionPolicy(
+                days=args.days if args.days is not None else settings.hl7_retention_days,
+                max_bytes=args.max_bytes if args.max_bytes is not None else settings.hl7_retention_max_bytes,
+            )
+            if not policy.active:
+                print(
+                    "no retention policy: set --days/--max-bytes or DUALCODE_HL7_RETENTION_*", file=sys.stderr
+                )
+                return 2
+            print(json.dumps({"pruned": await prune(storage, policy)}))
+            return 0
+        since = datetime.fromisoformat(args.since)
+        until = datetime.fromisoformat(args.until) if args.until else None
+        if since.tzinfo is None or (until is not None and until.tzinfo is None):
+            print("--since/--until need a timezone, e.g. 2026-11-29T08:00:00+08:00", file=sys.stderr)
+            return 2
+        statuses = tuple(s.strip() for s in args.status.split(",") if s.strip())
+        gateway = build_gateway(settings, storage, Auditor())
+        report = await replay(gateway, storage, since=since, until=until, statuses=statuses, limit=args.limit)
+        print(json.dumps({"replayed": report.replayed, "outcomes": report.outcomes}))
+        return 0
+    finally:
+        await storage.close()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dualcode", description="dualcode integration middleware")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -128,6 +173,28 @@ def build_parser() -> argparse.ArgumentParser:
     lst = client_commands.add_parser("list", help="list clients (never secrets)")
     lst.add_argument("--json", action="store_true")
     clients.set_defaults(run=_clients)
+
+    messages = commands.add_parser("messages", help="stored HL7 v2 messages: prune, replay")
+    message_commands = messages.add_subparsers(dest="messages_command", required=True)
+    prune = message_commands.add_parser("prune", help="delete processed messages past the retention policy")
+    _add_common(prune)
+    prune.add_argument("--days", type=int, help="override DUALCODE_HL7_RETENTION_DAYS")
+    prune.add_argument("--max-bytes", type=int, help="override DUALCODE_HL7_RETENTION_MAX_BYTES")
+    rerun = message_commands.add_parser(
+        "replay", help="run stored messages through the pipeline again (no ACKs)"
+    )
+    _add_common(rerun)
+    rerun.add_argument("--since", required=True, help="ISO time with timezone: messages received from then")
+    rerun.add_argument("--until", help="ISO time with timezone: and before then")
+    rerun.add_argument(
+        "--status",
+        default="received,error,rejected",
+        help="comma-separated statuses to replay (default: unfinished)",
+    )
+    rerun.add_argument("--limit", type=int, default=10_000)
+    messages.set_defaults(run=_messages)
+
+    register_outbox_commands(commands)  # connectors check|list, outbox retry|list|run
 
     # Commands of other packages (the sandbox simulators) plug in by entry point, so adapter never
     # imports them (tests/test_architecture.py).

@@ -88,7 +88,6 @@ class NotAcceptable(DualcodeError):
 class InvalidRequest(DualcodeError):
     code, http_status, issue_type = "DC-1009", 400, "invalid"
     default_message = "the request is not valid"
-    oauth_error = "invalid_request"
 
 
 class MethodNotAllowed(DualcodeError):
@@ -139,6 +138,12 @@ class InvalidScopeRequest(DualcodeError):
     code, http_status, issue_type = "DC-2006", 400, "value"
     default_message = "the requested scope is not granted to this client"
     oauth_error = "invalid_scope"
+
+
+class InvalidTokenRequest(DualcodeError):
+    code, http_status, issue_type = "DC-2008", 400, "invalid"
+    default_message = "the token request is not valid"
+    oauth_error = "invalid_request"
 
 
 class RateLimited(DualcodeError):
@@ -261,6 +266,11 @@ class InvalidCardRead(DualcodeError):
 class PlatformRejected(DualcodeError):
     code, http_status, issue_type = "DC-5109", 502, "exception"
     default_message = "the card platform refused the request"
+
+
+class InvalidIdentityDocument(DualcodeError):
+    code, http_status, issue_type = "DC-5110", 422, "value"
+    default_message = "the identity document number is not valid"
 
 
 # --- 9xxx: internal ---------------------------------------------------------------------------------

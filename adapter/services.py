@@ -9,6 +9,7 @@ from starlette.requests import Request
 
 from adapter.cache.ports import Cache
 from adapter.fhir.core import FhirCore
+from adapter.fhir.patient_operations import PatientOperations
 from adapter.http.metrics import HttpMetrics
 from adapter.security.audit import Auditor
 from adapter.security.audit_writer import AuditWriter
@@ -18,7 +19,9 @@ from adapter.settings import Settings
 from adapter.storage.ports import Storage
 
 if TYPE_CHECKING:
+    from adapter.hl7v2.gateway import Gateway
     from adapter.hl7v2.server import MllpServer
+    from adapter.outbox.dispatcher import Dispatcher
 
 
 @dataclass(frozen=True)
@@ -31,8 +34,11 @@ class Services:
     auditor: Auditor
     audit_writer: AuditWriter
     fhir: FhirCore
+    patient_operations: PatientOperations
     metrics: HttpMetrics
     mllp: MllpServer | None = None
+    hl7: Gateway | None = None  # the HL7 pipeline (also used by the message API when MLLP is off)
+    outbox: Dispatcher | None = None  # delivers outbox events to hospitals (None: no destinations file)
 
 
 def services_of(request: Request) -> Services:

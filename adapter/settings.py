@@ -141,6 +141,29 @@ class Settings(BaseSettings):
         default=86_400, ge=0, description="Re-ask NHSA 1101 for a person's insurance after this long"
     )
 
+    # Hospital systems: destinations file and the outbox dispatcher (docs/connectors.md)
+    connectors_file: Path | None = Field(
+        default=None, description="TOML file of hospital destinations; unset = no hospital is told anything"
+    )
+    outbox_dispatcher_enabled: bool = Field(
+        default=True, description="Run the outbox dispatcher in this process (off: another process does)"
+    )
+    outbox_batch_size: int = Field(default=200, ge=1, le=5000, description="Events claimed per round")
+    outbox_concurrency: int = Field(default=64, ge=1, le=1024, description="Deliveries in flight at once")
+    outbox_poll_interval_s: float = Field(
+        default=0.5, gt=0, description="How often an idle dispatcher looks for due events"
+    )
+    outbox_lease_s: float = Field(
+        default=60.0, gt=0, description="A claimed event not settled by then is claimed again (crash)"
+    )
+    outbox_max_attempts: int = Field(
+        default=12, ge=1, description="Delivery attempts before an event becomes a dead letter"
+    )
+    outbox_backoff_base_s: float = Field(
+        default=1.0, gt=0, description="First retry delay (doubles each time)"
+    )
+    outbox_backoff_max_s: float = Field(default=300.0, gt=0, description="Longest retry delay")
+
     # Logging
     log_level: str = "INFO"
     log_raw_hl7: bool = Field(default=False, description="Log raw PHI-bearing HL7 to its own logger")

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
-from sandbox import control, ehc, essc, nhsa
+from sandbox import control, ehc, essc, his, nhsa
 from sandbox.codes import Clock, utc_now
 from sandbox.config import SandboxConfig
 from sandbox.faults import SimulatedOutage
@@ -20,11 +20,20 @@ from sandbox.state import SIMULATOR_HEADER, SandboxState
 def create_app(config: SandboxConfig | None = None, *, clock: Clock = utc_now) -> FastAPI:
     app = FastAPI(
         title="dualcode sandbox (SIMULATOR)",
-        description="Simulators of the eSSC, EHC and NHSA platforms, synthetic people. Not real platforms.",
+        description="Simulators of eSSC, EHC, NHSA and a HIS; synthetic people. Not real systems.",
     )
     app.state.sandbox = SandboxState.start(config or SandboxConfig(), clock=clock)
-    for router in (control.page_router, control.router, essc.router, ehc.router, nhsa.router):
+    for router in (control.page_router, control.router, essc.router, ehc.router, nhsa.router, his.router):
         app.include_router(router)
+    config = config or SandboxConfig()
+    app.state.his, app.state.his_webhook_secret, app.state.his_mllp = (
+        his.HisState(),
+        config.his_webhook_secret,
+        None,
+    )
+    if config.his_mllp_port is not None:  # the simulated HIS's MLLP receiver, on its own thread
+        app.state.his_mllp = his.BackgroundHisMllp(app.state.his, config.his_mllp_host, config.his_mllp_port)
+        app.state.his_mllp.start()
 
     @app.middleware("http")
     async def mark_as_simulator(

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from sandbox.codes import CODE_KINDS
-from sandbox.config import DEFAULT_HOST, DEFAULT_PORT, SandboxConfig
+from sandbox.config import DEFAULT_HIS_MLLP_PORT, DEFAULT_HOST, DEFAULT_PORT, SandboxConfig
 
 DEFAULT_URL = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
 
@@ -59,11 +59,19 @@ def _serve_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
     parser.add_argument("--people", type=int, default=default(SandboxConfig.people))
     parser.add_argument("--code-ttl", type=float, default=default(SandboxConfig.code_ttl_s))
     parser.add_argument("--data-file", type=Path, default=default(None), help="JSON file for the population")
+    parser.add_argument(
+        "--his-mllp-port",
+        type=int,
+        default=default(DEFAULT_HIS_MLLP_PORT),
+        help="simulated HIS MLLP; -1 = off",
+    )
 
 
 def _run_serve(args: argparse.Namespace, _settings: object = None) -> int:
     from sandbox.server import serve
 
+    if args.his_mllp_port >= 0:
+        print(f"simulated HIS (SIMULATOR): MLLP on {args.host}:{args.his_mllp_port}", flush=True)
     serve(
         SandboxConfig(
             host=args.host,
@@ -72,6 +80,8 @@ def _run_serve(args: argparse.Namespace, _settings: object = None) -> int:
             people=args.people,
             code_ttl_s=args.code_ttl,
             data_file=args.data_file,
+            his_mllp_port=None if args.his_mllp_port < 0 else args.his_mllp_port,
+            his_mllp_host=args.host,
         )
     )
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from adapter.fhir.operation_definitions import DEFINITIONS
 from adapter.fhir.support import SUPPORTED
 
 SOFTWARE_VERSION = "0.1.0"
@@ -30,6 +31,10 @@ def capability_statement(base_url: str, *, published: str) -> dict[str, Any]:
             entry["searchParam"] = [
                 {"name": p.name, "type": p.type, "documentation": p.documentation}
                 for p in support.search_params
+            ]
+        if support.operations:
+            entry["operation"] = [
+                {"name": name, "definition": DEFINITIONS[name]["url"]} for name in support.operations
             ]
         resources.append(entry)
     return {

@@ -18,12 +18,14 @@ from adapter.errors import (
     InvalidRequest,
     InvalidSearch,
     MethodNotAllowed,
+    MultipleMatches,
     UnknownResourceType,
     VersionConflict,
 )
 from adapter.fhir import bundles
 from adapter.fhir.capability import capability_statement
 from adapter.fhir.exchange import FhirRequest, FhirResponse
+from adapter.fhir.patient_writes import PatientWrites
 from adapter.fhir.search_params import criteria_for, index_tokens
 from adapter.fhir.support import SUPPORTED, supports
 from adapter.fhir.validation import check_id, validate_resource
@@ -47,14 +49,17 @@ _PERMISSION = {
 MAX_COUNT = 100
 DEFAULT_COUNT = 20
 
-Handler = Callable[[UnitOfWork, FhirRequest], Awaitable[tuple[FhirResponse, tuple[str, ...]]]]
+Handler = Callable[[UnitOfWork, FhirRequest, Caller], Awaitable[tuple[FhirResponse, tuple[str, ...]]]]
 
 
 class FhirCore:
-    def __init__(self, storage: Storage, auditor: Auditor, audit_writer: AuditWriter) -> None:
+    def __init__(
+        self, storage: Storage, auditor: Auditor, audit_writer: AuditWriter, patients: PatientWrites
+    ) -> None:
         self._storage = storage
         self._auditor = auditor
         self._audit_writer = audit_writer
+        self._patients = patients
         self._published = datetime.now(UTC).isoformat(timespec="seconds")
         self._handlers: dict[str, Handler] = {
             "read": self._read,
@@ -85,7 +90,7 @@ class FhirCore:
                 # Before the unit of work (flushing needs a writer): the answer includes recent reads.
                 await self._audit_writer.flush()
             async with self._storage.unit_of_work(read_only=read_only) as uow:
-                response, patients = await self._handlers[request.interaction](uow, request)
+                response, patients = await self._handlers[request.interaction](uow, request, caller)
                 records = self._audit_records(caller, action, operation, "0", patients, request)
                 if not read_only:
                     for record in records:
@@ -97,7 +102,9 @@ class FhirCore:
         except DualcodeError as error:
             outcome = "4" if error.http_status < 500 else "8"
             patient = (request.resource_id,) if resource_type == "Patient" and request.resource_id else ()
-            for record in self._audit_records(caller, action, operation, outcome, patient, request, error.code):
+            for record in self._audit_records(
+                caller, action, operation, outcome, patient, request, error.code
+            ):
                 await self._audit_writer.submit(record)
             raise
 
@@ -129,23 +136,31 @@ class FhirCore:
 
     # --- interactions ------------------------------------------------------------------------------
 
-    async def _read(self, uow: UnitOfWork, req: FhirRequest) -> tuple[FhirResponse, tuple[str, ...]]:
+    async def _read(
+        self, uow: UnitOfWork, req: FhirRequest, caller: Caller
+    ) -> tuple[FhirResponse, tuple[str, ...]]:
         stored = await uow.resources.read(req.resource_type or "", req.resource_id or "")
         headers = bundles.resource_headers(req.base_url, stored)
         return FhirResponse(200, stored.body, headers), _patients_of(stored.body)
 
-    async def _vread(self, uow: UnitOfWork, req: FhirRequest) -> tuple[FhirResponse, tuple[str, ...]]:
+    async def _vread(
+        self, uow: UnitOfWork, req: FhirRequest, caller: Caller
+    ) -> tuple[FhirResponse, tuple[str, ...]]:
         version = _version_number(req.version_id or "")
         stored = await uow.resources.vread(req.resource_type or "", req.resource_id or "", version)
         headers = bundles.resource_headers(req.base_url, stored)
         return FhirResponse(200, stored.body, headers), _patients_of(stored.body)
 
-    async def _history(self, uow: UnitOfWork, req: FhirRequest) -> tuple[FhirResponse, tuple[str, ...]]:
+    async def _history(
+        self, uow: UnitOfWork, req: FhirRequest, caller: Caller
+    ) -> tuple[FhirResponse, tuple[str, ...]]:
         versions = await uow.resources.history(req.resource_type or "", req.resource_id or "")
         patients = (req.resource_id,) if req.resource_type == "Patient" and req.resource_id else ()
         return FhirResponse(200, bundles.history(req.base_url, versions)), patients
 
-    async def _search(self, uow: UnitOfWork, req: FhirRequest) -> tuple[FhirResponse, tuple[str, ...]]:
+    async def _search(
+        self, uow: UnitOfWork, req: FhirRequest, caller: Caller
+    ) -> tuple[FhirResponse, tuple[str, ...]]:
         resource_type = req.resource_type or ""
         count, offset = _paging(req.query)
         if resource_type == "AuditEvent":
@@ -183,7 +198,9 @@ class FhirCore:
         )
         return FhirResponse(200, bundle), (patient_id,) if patient_id else ()
 
-    async def _create(self, uow: UnitOfWork, req: FhirRequest) -> tuple[FhirResponse, tuple[str, ...]]:
+    async def _create(
+        self, uow: UnitOfWork, req: FhirRequest, caller: Caller
+    ) -> tuple[FhirResponse, tuple[str, ...]]:
         body = validate_resource(req.body, expected_type=req.resource_type)
         body.pop("id", None)  # the server assigns ids on create
         body.pop("meta", None)
@@ -193,23 +210,47 @@ class FhirCore:
             condition = criteria_for(req.resource_type or "", query)
             if not condition:
                 raise InvalidRequest("If-None-Exist must hold at least one search criterion")
-        stored, created = await uow.resources.create(body, tokens=index_tokens(body), if_none_exist=condition)
+        if req.resource_type == "Patient":
+            existing = await uow.resources.search("Patient", condition, limit=2) if condition else []
+            if len(existing) > 1:
+                raise MultipleMatches()
+            if existing:
+                stored, created = existing[0], False
+            else:
+                stored, created = await self._patients.create(uow, body, actor=caller.client_id)
+        else:
+            stored, created = await uow.resources.create(
+                body, tokens=index_tokens(body), if_none_exist=condition
+            )
         headers = bundles.resource_headers(req.base_url, stored, location=True)
         return FhirResponse(201 if created else 200, stored.body, headers), _patients_of(stored.body)
 
-    async def _update(self, uow: UnitOfWork, req: FhirRequest) -> tuple[FhirResponse, tuple[str, ...]]:
+    async def _update(
+        self, uow: UnitOfWork, req: FhirRequest, caller: Caller
+    ) -> tuple[FhirResponse, tuple[str, ...]]:
         body = validate_resource(req.body, expected_type=req.resource_type)
         if body.get("id") != req.resource_id:
             raise InvalidRequest("the resource id must equal the id in the URL", expression=("id",))
         body.pop("meta", None)
         if_match = _if_match_version(req.if_match) if req.if_match else None
-        stored, created = await uow.resources.update(body, tokens=index_tokens(body), if_match=if_match)
+        if req.resource_type == "Patient":
+            stored, created = await self._patients.update(
+                uow, body, if_match=if_match, actor=caller.client_id
+            )
+        else:
+            stored, created = await uow.resources.update(body, tokens=index_tokens(body), if_match=if_match)
         headers = bundles.resource_headers(req.base_url, stored, location=created)
         return FhirResponse(201 if created else 200, stored.body, headers), _patients_of(stored.body)
 
 
 def _patients_of(body: dict[str, Any]) -> tuple[str, ...]:
-    return (body["id"],) if body.get("resourceType") == "Patient" else ()
+    """The patients a resource is about, for the audit trail."""
+    if body.get("resourceType") == "Patient":
+        return (body["id"],)
+    reference = (body.get("beneficiary") or body.get("subject") or body.get("patient") or {}).get(
+        "reference", ""
+    )
+    return (reference.removeprefix("Patient/"),) if reference.startswith("Patient/") else ()
 
 
 def _version_number(raw: str) -> int:

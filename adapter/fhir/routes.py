@@ -8,8 +8,9 @@ from fastapi import APIRouter, Depends
 from starlette.requests import Request
 from starlette.responses import Response
 
-from adapter.errors import MethodNotAllowed
+from adapter.errors import MethodNotAllowed, ResourceNotFound
 from adapter.fhir.exchange import FhirRequest
+from adapter.fhir.operation_definitions import DEFINITIONS
 from adapter.http.auth import authenticate
 from adapter.http.negotiation import check_acceptable, read_json
 from adapter.http.responses import fhir_response
@@ -36,6 +37,50 @@ async def metadata(request: Request) -> Response:
     # The CapabilityStatement is public (FHIR http.html#capabilities): clients read it before a token.
     anonymous = Caller(client_id="anonymous", scopes=frozenset())
     return await _answer(request, FhirRequest("capabilities", base_url(request)), anonymous)
+
+
+# Operations come before the generic routes: /Patient/$ihe-pix is no Patient id.
+
+
+@router.post("/Patient/$resolve-card")
+async def resolve_card(request: Request, caller: AuthedCaller) -> Response:
+    answer = await services_of(request).patient_operations.resolve_card(await read_json(request), caller)
+    return fhir_response(answer.status, answer.body, answer.headers)
+
+
+@router.get("/Patient/$ihe-pix")
+async def ihe_pix(request: Request, caller: AuthedCaller) -> Response:
+    query = list(request.query_params.multi_items())
+    answer = await services_of(request).patient_operations.ihe_pix(query, caller)
+    return fhir_response(answer.status, answer.body, answer.headers)
+
+
+@router.post("/Patient/$match")
+async def match(request: Request, caller: AuthedCaller) -> Response:
+    operations = services_of(request).patient_operations
+    answer = await operations.match(await read_json(request), caller, base_url(request))
+    return fhir_response(answer.status, answer.body, answer.headers)
+
+
+@router.post("/Patient/$merge")
+async def merge(request: Request, caller: AuthedCaller) -> Response:
+    answer = await services_of(request).patient_operations.merge(await read_json(request), caller)
+    return fhir_response(answer.status, answer.body, answer.headers)
+
+
+@router.post("/Patient/$unmerge")
+async def unmerge(request: Request, caller: AuthedCaller) -> Response:
+    answer = await services_of(request).patient_operations.unmerge(await read_json(request), caller)
+    return fhir_response(answer.status, answer.body, answer.headers)
+
+
+@router.get("/OperationDefinition/{definition_id}")
+async def operation_definition(definition_id: str) -> Response:
+    # Published definitions describe the API, not people: public like the CapabilityStatement.
+    for definition in DEFINITIONS.values():
+        if definition["id"] == definition_id:
+            return fhir_response(200, definition)
+    raise ResourceNotFound("no such OperationDefinition")
 
 
 @router.get("/{resource_type}")

@@ -17,12 +17,11 @@ class ResourceSupport:
     interactions: frozenset[str]
     search_params: tuple[SearchParam, ...] = ()
     conditional_create: bool = False
+    operations: tuple[str, ...] = ()  # names of OperationDefinitions (adapter/fhir/operation_definitions.py)
     documentation: str = ""
 
 
-AUDIT_EVENT_PARAMS = (
-    SearchParam("patient", "reference", "Accesses to this patient's data (admin only)", lambda _: []),
-)
+AUDIT_EVENT_PARAMS = (SearchParam("patient", "reference", "Accesses to this patient's data (admin only)"),)
 
 SUPPORTED: dict[str, ResourceSupport] = {
     "Patient": ResourceSupport(
@@ -30,7 +29,15 @@ SUPPORTED: dict[str, ResourceSupport] = {
         frozenset({"read", "vread", "search-type", "history-instance", "create", "update"}),
         SEARCH_PARAMS["Patient"],
         conditional_create=True,
-        documentation="One Patient per person, carrying every identifier the person has",
+        operations=("resolve-card", "ihe-pix", "match", "merge", "unmerge"),
+        documentation="One Patient per person, carrying every identifier the person has; create and update "
+        "go through the patient index (IHE PIXm ITI-104)",
+    ),
+    "Coverage": ResourceSupport(
+        "Coverage",
+        frozenset({"read", "vread", "search-type"}),
+        SEARCH_PARAMS["Coverage"],
+        documentation="Medical insurance from NHSA 1101, refreshed on an interval",
     ),
     "AuditEvent": ResourceSupport(
         "AuditEvent",

@@ -81,6 +81,7 @@ def build_ack(
     ack_code: str,
     *,
     error: DualcodeError | None = None,
+    text: str | None = None,
     control_id: str | None = None,
     now: datetime | None = None,
     default_codec: str = "utf-8",
@@ -90,6 +91,7 @@ def build_ack(
     """The ACK message (segments ending in CR, not MLLP-framed) for ``msh``; None = no MSH at all.
 
     ``default_codec`` encodes the ACK when there is no MSH (the sender's configured charset).
+    ``text`` is MSA-3 for an ACK without an error (an error's own message is MSA-3 otherwise).
     """
     if ack_code not in ACK_CODES:
         raise ValueError(f"not an acknowledgement code: {ack_code!r}")
@@ -118,7 +120,7 @@ def build_ack(
         "",
         base.charset,
     ]
-    text = _fit(error.message, codec) if error else ""
+    text = _fit(error.message if error else (text or ""), codec)
     msa = ["MSA", ack_code, base.control_id]
     if text and _version(version) < (2, 7):
         msa.append(_escape(text[:80], base))

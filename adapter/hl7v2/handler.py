@@ -10,7 +10,7 @@ Returning ``b""`` sends nothing (for a message whose sender asked for no acknowl
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from adapter.errors import NoDestination, UndecodableText, UnparseableMessage
 from adapter.hl7v2.ack import DEFAULT_APPLICATION, build_ack
@@ -25,6 +25,10 @@ class Peer:
 
     host: str
     port: int
+    common_name: str | None = None  # CN of the client certificate, on a TLS connection that has one
+    # Writes one message (framed by the transport) to this connection at once, ahead of the handler's
+    # return value: the enhanced-mode commit ACK goes out as soon as the message is stored.
+    send: Callable[[bytes], Awaitable[None]] | None = field(default=None, compare=False, repr=False)
 
 
 Handler = Callable[[bytes, Peer], Awaitable[bytes]]

@@ -15,15 +15,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 import traceback
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from adapter.errors import DualcodeError, FrameTooLarge, InternalError
+from adapter.errors import DualcodeError, FrameTooLarge, InternalError, SenderNotAllowed, UnparseableMessage
+from adapter.hl7v2.access import AllowList, common_name, tls_context
 from adapter.hl7v2.ack import DEFAULT_APPLICATION, error_ack
 from adapter.hl7v2.charsets import resolve_default
 from adapter.hl7v2.framing import Deframer, OversizeFrame, frame
 from adapter.hl7v2.handler import Handler, Peer, RejectAll
+from adapter.hl7v2.msh import read_msh
 
 if TYPE_CHECKING:
     from adapter.settings import Settings
@@ -56,6 +59,8 @@ class MllpServer:
         default_charset: str = "utf-8",
         application: str = DEFAULT_APPLICATION,
         stop_grace_s: float = 10.0,
+        ssl_context: ssl.SSLContext | None = None,
+        allowed: AllowList | None = None,
     ) -> None:
         self._host, self._port = host, port
         self._codec = resolve_default(default_charset)
@@ -64,6 +69,8 @@ class MllpServer:
         self._max_frame = max_frame_bytes
         self._idle = idle_timeout_s
         self._grace = stop_grace_s
+        self._ssl = ssl_context
+        self._allowed = allowed or AllowList()
         self._server: asyncio.Server | None = None
         self._address: tuple[str, int] | None = None
         self._connections: set[_Connection] = set()
@@ -80,6 +87,10 @@ class MllpServer:
             max_frame_bytes=settings.mllp_max_frame_bytes,
             idle_timeout_s=settings.mllp_idle_timeout_s,
             default_charset=default_charset or settings.mllp_default_charset,
+            ssl_context=tls_context(
+                settings.mllp_tls_cert_file, settings.mllp_tls_key_file, settings.mllp_tls_client_ca_file
+            ),
+            allowed=AllowList.parse(settings.mllp_allowed_peers),
         )
 
     @property
@@ -99,11 +110,11 @@ class MllpServer:
             raise RuntimeError("the MLLP server is already started")
         self._closing = False
         self._server = await asyncio.start_server(
-            self._serve, self._host, self._port, limit=4 * READ_SIZE, reuse_address=True
+            self._serve, self._host, self._port, limit=4 * READ_SIZE, reuse_address=True, ssl=self._ssl
         )
         host, port = self._server.sockets[0].getsockname()[:2]
         self._address = (str(host), int(port))
-        log.info("MLLP listening on %s:%s", host, port)
+        log.info("MLLP listening on %s:%s%s", host, port, " (TLS)" if self._ssl else "")
         return self._address
 
     async def stop(self) -> None:
@@ -135,8 +146,10 @@ class MllpServer:
         self._connections.add(conn)
         deframer = Deframer(self._max_frame)
         frames = 0
+        refused = not self._allowed.allows(conn.peer)
+        close = False
         try:
-            while not self._closing:
+            while not self._closing and not close:
                 try:
                     async with asyncio.timeout(self._idle):
                         data = await reader.read(READ_SIZE)
@@ -147,8 +160,15 @@ class MllpServer:
                     break
                 conn.busy = True
                 for item in deframer.feed(data):
-                    writer.write(await self._answer(item, conn.peer))
+                    if refused:  # not on the allow-list: one AR (if it has an MSH), then goodbye
+                        writer.write(self._refusal(item))
+                        close = True
+                        break
+                    answer, close = await self._answer(item, conn.peer)
+                    writer.write(answer)
                     frames += 1
+                    if close:
+                        break
                 async with asyncio.timeout(self._idle):  # a peer that never reads its ACKs
                     await writer.drain()
                 conn.busy = False
@@ -169,22 +189,35 @@ class MllpServer:
             log.debug("MLLP %s closed after %d frame(s)", _show(conn.peer), frames)
             await _close(writer)
 
-    async def _answer(self, item: bytes | OversizeFrame, peer: Peer) -> bytes:
-        """The framed ACK for one frame (b"" for none). Never raises for a frame's content or a
-        handler's failure."""
+    async def _answer(self, item: bytes | OversizeFrame, peer: Peer) -> tuple[bytes, bool]:
+        """The framed ACK for one frame (b"" for none), and whether to close the connection after it.
+        Never raises for a frame's content or a handler's failure."""
         if isinstance(item, OversizeFrame):
             error: DualcodeError = FrameTooLarge(
                 f"the frame is larger than the maximum of {item.max_frame_bytes} bytes"
             )
-            return frame(self._error_ack(item.head, error))
+            return frame(self._error_ack(item.head, error)), False
         try:
             ack = await self._handler(item, peer)
-            return frame(ack) if ack else b""  # frame() refuses an ACK that would break the stream
+            return (frame(ack) if ack else b""), False  # frame() refuses an ACK that would break the stream
+        except SenderNotAllowed as exc:
+            log.info("MLLP %s: sender not allowed, closing", _show(peer))
+            return frame(self._error_ack(item, exc)), True
         except DualcodeError as exc:  # raised on purpose: it knows its code and AE/AR
-            return frame(self._error_ack(item, exc))
+            return frame(self._error_ack(item, exc)), False
         except Exception as exc:
             _log_failure("MLLP handler failed", exc)
-            return frame(self._error_ack(item, InternalError("internal error while handling the message")))
+            error = InternalError("internal error while handling the message")
+            return frame(self._error_ack(item, error)), False
+
+    def _refusal(self, item: bytes | OversizeFrame) -> bytes:
+        log.info("MLLP peer not on the allow-list: refused")
+        raw = item.head if isinstance(item, OversizeFrame) else item
+        try:
+            read_msh(raw, default_codec=self._codec)
+        except UnparseableMessage:
+            return b""  # nothing to answer to: just close
+        return frame(self._error_ack(raw, SenderNotAllowed("this peer is not allowed to send")))
 
     def _error_ack(self, raw: bytes, error: DualcodeError) -> bytes:
         return error_ack(raw, error, default_codec=self._codec, application=self._application)
@@ -192,9 +225,15 @@ class MllpServer:
 
 def _peer(writer: asyncio.StreamWriter) -> Peer:
     name = writer.get_extra_info("peername")
+    cn = common_name(writer.get_extra_info("peercert"))
+
+    async def send(message: bytes) -> None:
+        writer.write(frame(message))
+        await writer.drain()
+
     if isinstance(name, tuple) and len(name) >= 2:
-        return Peer(host=str(name[0]), port=int(name[1]))
-    return Peer(host=str(name or "unknown"), port=0)
+        return Peer(host=str(name[0]), port=int(name[1]), common_name=cn, send=send)
+    return Peer(host=str(name or "unknown"), port=0, common_name=cn, send=send)
 
 
 def _show(peer: Peer) -> str:

@@ -13,7 +13,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from adapter.errors import InvalidClient, InvalidRequest, RateLimited, UnsupportedGrant
+from adapter.errors import InvalidClient, InvalidTokenRequest, RateLimited, UnsupportedGrant
 from adapter.http.auth import client_ip
 from adapter.security.clients import client_credentials_from
 from adapter.security.scopes import narrow_scopes, scopes_for_roles
@@ -27,7 +27,7 @@ FAILURE_WINDOW_S = 60.0
 async def token(request: Request) -> Response:
     services = services_of(request)
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/x-www-form-urlencoded":
-        raise InvalidRequest("send the token request as application/x-www-form-urlencoded")
+        raise InvalidTokenRequest("send the token request as application/x-www-form-urlencoded")
     form = dict(parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True))
     if form.get("grant_type") != "client_credentials":
         raise UnsupportedGrant()

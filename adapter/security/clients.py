@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from urllib.parse import unquote_plus
 
-from adapter.errors import InvalidClient, InvalidRequest
+from adapter.errors import InvalidClient, InvalidRequest, InvalidTokenRequest
 from adapter.security.passwords import (
     DEFAULT_PARAMS,
     ScryptParams,
@@ -90,10 +90,10 @@ def client_credentials_from(authorization_header: str | None, form: Mapping[str,
     """
     if authorization_header:
         if form.get("client_secret"):
-            raise InvalidRequest("use one client authentication method, not both")
+            raise InvalidTokenRequest("use one client authentication method, not both")
         client_id, client_secret = _from_basic(authorization_header)
         if form.get("client_id") not in (None, "", client_id):
-            raise InvalidRequest("client_id in the body differs from the Authorization header")
+            raise InvalidTokenRequest("client_id in the body differs from the Authorization header")
         return client_id, client_secret
     client_id, client_secret = form.get("client_id", ""), form.get("client_secret", "")
     if not client_id or not client_secret:

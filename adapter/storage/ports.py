@@ -19,6 +19,8 @@ from adapter.storage.records import (
     AuditRecord,
     ClientRecord,
     IdentityLink,
+    NewLink,
+    NewResource,
     OutboxEvent,
     SearchToken,
     StoredMessage,
@@ -45,6 +47,13 @@ class FhirRepository(Protocol):
         With ``if_none_exist``: when exactly one resource of the type matches all tokens, return it
         with created=False and write nothing; more than one raises MultipleMatches.
         """
+        ...
+
+    async def create_many(self, items: Sequence[NewResource]) -> int:
+        """Bulk create: version 1 of each resource, with its tokens, exactly as ``create`` would
+        store it (same encryption and blind indexes), in few statements. Every body must carry a
+        new id; DuplicateKey when one exists (the unit of work is then unusable: roll it back).
+        Returns how many were stored."""
         ...
 
     async def read(self, resource_type: str, resource_id: str) -> StoredResource: ...
@@ -103,6 +112,16 @@ class IdentityStore(Protocol):
         ...
 
     async def find(self, system: str, value: str) -> IdentityLink | None: ...
+
+    async def find_many(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], IdentityLink]:
+        """``find`` for many (system, value) keys at once; keys not linked are left out."""
+        ...
+
+    async def link_many(self, links: Sequence[NewLink]) -> list[IdentityLink]:
+        """Bulk ``link``, in order. For each input, the link that holds afterwards: the new one, or
+        the existing one. An identifier already linked to another patient is reported (the returned
+        link's patient_id differs from the requested one), never overwritten and never an error."""
+        ...
 
     async def links_for(self, patient_id: str) -> list[IdentityLink]: ...
 

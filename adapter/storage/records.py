@@ -45,6 +45,25 @@ class IdentityLink:
 
 
 @dataclass(frozen=True, slots=True)
+class NewResource:
+    """Version 1 of a resource for ``FhirRepository.create_many``: the body carries its id."""
+
+    body: dict[str, Any]
+    tokens: tuple[SearchToken, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class NewLink:
+    """One identifier to link for ``IdentityStore.link_many``."""
+
+    system: str
+    value: str = field(repr=False)
+    patient_id: str
+    flagged: bool = False
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class StoredMessage:
     """An inbound HL7 v2 message as received (raw bytes), with what became of it."""
 

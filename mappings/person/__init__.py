@@ -19,6 +19,7 @@ from mappings.person.fhir_terms import (
     SEX_EXTENSION,
     SEX_SYSTEM,
 )
+from mappings.person.from_fhir import facts_from_patient
 from mappings.person.names import (
     COMPOUND_SURNAMES,
     NameParts,
@@ -52,6 +53,7 @@ __all__ = [
     "PersonFacts",
     "clean_name",
     "coverage_from_insurance",
+    "facts_from_patient",
     "fold_name",
     "identifier_json",
     "identifier_of",

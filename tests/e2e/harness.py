@@ -101,3 +101,72 @@ def start_service(data_dir: Path, extra_env: dict[str, str] | None = None) -> Ru
             time.sleep(0.1)
     service.stop()
     raise RuntimeError(f"dualcode serve did not become healthy:\n{log_path.read_text()[-3000:]}")
+
+
+@dataclass
+class RunningSandbox:
+    """The `dualcode sandbox` SIMULATOR of the card platforms, as a real process."""
+
+    base_url: str
+    process: subprocess.Popen[bytes]
+
+    def people(self, limit: int = 10) -> list[dict[str, object]]:
+        answer = httpx.get(f"{self.base_url}/sandbox/people", params={"limit": limit}, timeout=10)
+        answer.raise_for_status()
+        body = answer.json()
+        people: list[dict[str, object]] = body["people"] if isinstance(body, dict) else body
+        return people
+
+    def issue(self, kind: str, id_number: str, **extra: object) -> str:
+        answer = httpx.post(
+            f"{self.base_url}/sandbox/codes", json={"kind": kind, "id_number": id_number, **extra}, timeout=10
+        )
+        answer.raise_for_status()
+        code: str = answer.json()["code"]
+        return code
+
+    def control(self, path: str, body: dict[str, object]) -> None:
+        httpx.post(f"{self.base_url}/sandbox/{path}", json=body, timeout=10).raise_for_status()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+
+
+def start_sandbox(log_path: Path, *args: str) -> RunningSandbox:
+    port = free_port()
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [str(BIN / "dualcode"), "sandbox", "--port", str(port), *args],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    sandbox = RunningSandbox(f"http://127.0.0.1:{port}", process)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"dualcode sandbox exited early:\n{log_path.read_text()[-3000:]}")
+        try:
+            if (
+                httpx.get(f"{sandbox.base_url}/sandbox/people", params={"limit": 1}, timeout=1).status_code
+                == 200
+            ):
+                return sandbox
+        except httpx.TransportError:
+            time.sleep(0.1)
+    sandbox.stop()
+    raise RuntimeError("dualcode sandbox did not answer")
+
+
+def sandbox_env(sandbox: RunningSandbox) -> dict[str, str]:
+    """Settings that point the service's card platform clients at a running sandbox."""
+    return {
+        "DUALCODE_CARDS_ESSC_BASE_URL": f"{sandbox.base_url}/essc",
+        "DUALCODE_CARDS_EHC_BASE_URL": f"{sandbox.base_url}/ehc",
+        "DUALCODE_CARDS_NHSA_BASE_URL": f"{sandbox.base_url}/nhsa",
+    }

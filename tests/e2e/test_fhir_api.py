@@ -71,7 +71,21 @@ def test_metadata_is_an_r4_capability_statement_listing_what_is_implemented(serv
         "create",
         "update",
     }
-    assert [p["name"] for p in patient["searchParam"]] == ["identifier"]
+    assert [p["name"] for p in patient["searchParam"]] == ["identifier", "name", "birthdate", "gender"]
+    assert [o["name"] for o in patient["operation"]] == [
+        "resolve-card",
+        "ihe-pix",
+        "match",
+        "merge",
+        "unmerge",
+    ]
+    for operation in patient["operation"]:
+        definition_id = operation["definition"].rsplit("/", 1)[1]
+        definition = httpx.get(f"{service.fhir_base}/OperationDefinition/{definition_id}").json()
+        assert definition["code"] == operation["name"]
+        assert_valid_r4(definition)
+    coverage = next(r for r in statement["rest"][0]["resource"] if r["type"] == "Coverage")
+    assert [p["name"] for p in coverage["searchParam"]] == ["patient", "identifier", "type"]
 
 
 def test_format_parameter_and_unacceptable_accept(service: RunningService) -> None:

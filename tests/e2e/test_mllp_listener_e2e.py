@@ -12,8 +12,9 @@ from tests.e2e.harness import RunningService
 
 pytestmark = pytest.mark.e2e
 
+# A type no binding serves (ADT^A04 is bound): the gateway answers AR "no destination" with ERR.
 ADT = (
-    "MSH|^~\\&|HIS|H001|DUALCODE|CITY|20261129101500||ADT^A04^ADT_A01|MSG0001|P|2.5\r"
+    "MSH|^~\\&|HIS|H001|DUALCODE|CITY|20261129101500||ORM^O01^ORM_O01|MSG0001|P|2.5\r"
     "EVN|A04|20261129101500\r"
     "PID|1||P0001^^^H001^MR||测^试甲||19491231|F\r"
 )

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 from adapter.errors import DuplicateKey
 from adapter.storage.memory.state import Tx
-from adapter.storage.records import IdentityLink
+from adapter.storage.records import IdentityLink, NewLink
 from adapter.storage.shared import identity_key
 
 
@@ -32,6 +33,22 @@ class MemoryIdentityStore:
 
     async def find(self, system: str, value: str) -> IdentityLink | None:
         return self._tx.check().links.get(identity_key(system, value))
+
+    async def find_many(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], IdentityLink]:
+        links = self._tx.check().links
+        found = ((key, links.get(identity_key(*key))) for key in keys)
+        return {key: link for key, link in found if link is not None}
+
+    async def link_many(self, links: Sequence[NewLink]) -> list[IdentityLink]:
+        held: list[IdentityLink] = []
+        for new in links:
+            existing = self._tx.check().links.get(identity_key(new.system, new.value))
+            if existing is None:
+                existing = await self.link(
+                    new.system, new.value, new.patient_id, flagged=new.flagged, note=new.note
+                )
+            held.append(existing)
+        return held
 
     async def links_for(self, patient_id: str) -> list[IdentityLink]:
         return [link for link in self._tx.check().links.values() if link.patient_id == patient_id]

@@ -98,3 +98,24 @@ class MemoryMessageStore:
             ):
                 found.append(message)
         return found
+
+    async def prune(
+        self, *, received_before: datetime | None = None, max_bytes: int | None = None, limit: int = 1000
+    ) -> int:
+        state = self._tx.check()
+        cutoff = None if received_before is None else utc(received_before)
+        processed = [m for m in state.messages.values() if m.status == "processed"]  # oldest first
+        doomed = [m for m in processed if cutoff is not None and m.received_at < cutoff][:limit]
+        if max_bytes is not None:
+            excess = sum(len(m.raw) for m in state.messages.values()) - max_bytes
+            excess -= sum(len(m.raw) for m in doomed)
+            chosen = {m.id for m in doomed}
+            for message in processed:
+                if excess <= 0 or len(doomed) >= limit:
+                    break
+                if message.id not in chosen:
+                    doomed.append(message)
+                    excess -= len(message.raw)
+        self._tx.journal.pop_many(state.messages, [m.id for m in doomed])
+        self._tx.journal.pop_many(state.message_ids, [(m.sender, m.control_id) for m in doomed])
+        return len(doomed)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import builtins
 import copy
+from collections import Counter
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from adapter.errors import ResourceNotFound
+from adapter.errors import ResourceNotFound, VersionConflict
 from adapter.storage.memory.state import Tx
 from adapter.storage.records import OutboxEvent
 from adapter.storage.shared import ACTIVE_OUTBOX, dump_json, load_json, new_key, utc
@@ -66,21 +67,44 @@ class MemoryOutboxStore:
                 )
         return [_copy(event) for event in claimed]
 
-    async def mark_delivered(self, event_id: str) -> OutboxEvent:
-        event = self._event(event_id)
+    async def mark_delivered(self, event_id: str, *, attempt: int | None = None) -> OutboxEvent:
+        event = self._fenced(event_id, attempt)
         return _copy(self._put(replace(event, status="delivered", next_attempt_at=None)))
 
-    async def mark_failed(self, event_id: str, *, error: str, retry_at: datetime | None) -> OutboxEvent:
-        event = self._event(event_id)
+    async def mark_failed(
+        self, event_id: str, *, error: str, retry_at: datetime | None, attempt: int | None = None
+    ) -> OutboxEvent:
+        event = self._fenced(event_id, attempt)
         if retry_at is None:
             failed = replace(event, status="dead", next_attempt_at=None, last_error=error)
         else:
             failed = replace(event, status="pending", next_attempt_at=utc(retry_at), last_error=error)
         return _copy(self._put(failed))
 
-    async def list(self, *, status: str | None = None, limit: int = 100) -> builtins.list[OutboxEvent]:
-        events = self._tx.check().outbox.values()
-        return [_copy(e) for e in events if status is None or e.status == status][:limit]
+    async def retry(self, event_id: str) -> OutboxEvent:
+        event = self._event(event_id)
+        if event.status != "dead":
+            raise VersionConflict("only a dead outbox event can be retried")
+        return _copy(self._put(replace(event, status="pending", attempts=0, next_attempt_at=None)))
+
+    async def counts(self) -> dict[str, int]:
+        return dict(Counter(e.status for e in self._tx.check().outbox.values()))
+
+    async def list(
+        self, *, status: str | None = None, destination: str | None = None, limit: int = 100
+    ) -> builtins.list[OutboxEvent]:
+        events = [
+            e
+            for e in self._tx.check().outbox.values()
+            if (status is None or e.status == status) and destination in (None, e.destination)
+        ]
+        return [_copy(e) for e in events[:limit]]
+
+    def _fenced(self, event_id: str, attempt: int | None) -> OutboxEvent:
+        event = self._event(event_id)
+        if attempt is not None and (event.status != "delivering" or event.attempts != attempt):
+            raise VersionConflict("the outbox event's claim has expired")
+        return event
 
     def _event(self, event_id: str) -> OutboxEvent:
         event = self._tx.check().outbox.get(event_id)

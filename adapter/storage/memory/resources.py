@@ -13,7 +13,7 @@ from adapter.errors import (
     VersionConflict,
 )
 from adapter.storage.memory.state import Tx, Version
-from adapter.storage.records import SearchToken, StoredResource
+from adapter.storage.records import NewResource, SearchToken, StoredResource
 from adapter.storage.shared import (
     body_id,
     criteria_keys,
@@ -50,6 +50,16 @@ class MemoryFhirRepository:
         if resource_id in self._tx.check().versions.get(resource_type, {}):
             raise DuplicateKey("a resource with this id already exists")
         return self._write(resource_type, resource_id, 1, body, tokens, deleted=False), True
+
+    async def create_many(self, items: Sequence[NewResource]) -> int:
+        versions = self._tx.check().versions
+        for item in items:
+            resource_type = resource_type_of(item.body)
+            resource_id = body_id(item.body, required=True)
+            if resource_id in versions.get(resource_type, {}):
+                raise DuplicateKey("a resource with this id already exists")
+            self._write(resource_type, resource_id, 1, item.body, item.tokens, deleted=False)
+        return len(items)
 
     async def read(self, resource_type: str, resource_id: str) -> StoredResource:
         version = self._versions(resource_type, resource_id)[-1]

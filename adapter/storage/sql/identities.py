@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Row
 
 from adapter.errors import DuplicateKey
-from adapter.storage.records import IdentityLink
+from adapter.storage.records import IdentityLink, NewLink
 from adapter.storage.shared import identity_key
+from adapter.storage.sql.bulk import KEYS_PER_QUERY, ROWS_PER_STATEMENT, chunks
 from adapter.storage.sql.context import SqlContext
 from adapter.storage.sql.schema import identity_links
 
@@ -50,6 +52,40 @@ class SqlIdentityStore:
 
     async def find(self, system: str, value: str) -> IdentityLink | None:
         return await self._by_hash(self._ctx.vault.blind_index(identity_key(system, value)))
+
+    async def find_many(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], IdentityLink]:
+        blind_index = self._ctx.vault.blind_index
+        by_hash = {blind_index(identity_key(system, value)): (system, value) for system, value in keys}
+        return {by_hash[h]: link for h, link in (await self._by_hashes(list(by_hash))).items()}
+
+    async def link_many(self, links: Sequence[NewLink]) -> list[IdentityLink]:
+        """Insert-or-ignore every link, then read back which patient holds each identifier."""
+        ctx = self._ctx
+        now = ctx.clock.now()
+        hashes = [ctx.vault.blind_index(identity_key(new.system, new.value)) for new in links]
+        rows = [
+            {
+                "value_hash": value_hash,
+                "system": new.system,
+                "value": ctx.seal(new.value.encode("utf-8"), f"identity/{value_hash}"),
+                "patient_id": new.patient_id,
+                "created_at": now,
+                "flagged": new.flagged,
+                "note": ctx.seal_text(new.note, f"identity-note/{value_hash}"),
+            }
+            for new, value_hash in zip(links, hashes, strict=True)
+        ]
+        for chunk in chunks(rows, ROWS_PER_STATEMENT):
+            await ctx.execute(ctx.insert_ignoring(identity_links, "value_hash"), chunk)
+        held = await self._by_hashes(list(dict.fromkeys(hashes)))
+        return [held[value_hash] for value_hash in hashes]
+
+    async def _by_hashes(self, hashes: list[str]) -> dict[str, IdentityLink]:
+        found: dict[str, IdentityLink] = {}
+        for chunk in chunks(hashes, KEYS_PER_QUERY):
+            statement = select(identity_links).where(L.value_hash.in_(chunk))
+            found.update((row.value_hash, self._link(row)) for row in await self._ctx.execute(statement))
+        return found
 
     async def links_for(self, patient_id: str) -> list[IdentityLink]:
         statement = select(identity_links).where(L.patient_id == patient_id).order_by(L.seq)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.engine import Row
 
 from adapter.errors import ResourceNotFound
@@ -116,6 +116,42 @@ class SqlMessageStore:
             conditions.append(M.received_at < utc(until))
         statement = select(messages).where(*conditions).order_by(M.seq.desc()).limit(limit)
         return [self._message(row) for row in await self._ctx.execute(statement)]
+
+    async def prune(
+        self, *, received_before: datetime | None = None, max_bytes: int | None = None, limit: int = 1000
+    ) -> int:
+        # Sizes are the stored (encrypted) raw blobs: what the database actually holds.
+        ctx = self._ctx
+        doomed: builtins.list[str] = []
+        freed = 0
+        if received_before is not None:
+            old = (
+                select(M.id, func.length(M.raw).label("size"))
+                .where(M.status == "processed", M.received_at < utc(received_before))
+                .order_by(M.seq)
+                .limit(limit)
+            )
+            for row in await ctx.execute(old):
+                doomed.append(row.id)
+                freed += row.size
+        if max_bytes is not None and len(doomed) < limit:
+            total = (await ctx.execute(select(func.coalesce(func.sum(func.length(M.raw)), 0)))).scalar_one()
+            excess = int(total) - freed - max_bytes
+            if excess > 0:
+                oldest = (
+                    select(M.id, func.length(M.raw).label("size"))
+                    .where(M.status == "processed", M.id.not_in(doomed))
+                    .order_by(M.seq)
+                    .limit(limit - len(doomed))
+                )
+                for row in await ctx.execute(oldest):
+                    if excess <= 0:
+                        break
+                    doomed.append(row.id)
+                    excess -= row.size
+        for start in range(0, len(doomed), 500):  # bounded IN lists
+            await ctx.execute(delete(messages).where(M.id.in_(doomed[start : start + 500])))
+        return len(doomed)
 
     def _message(self, row: Row[Any]) -> StoredMessage:
         ctx = self._ctx

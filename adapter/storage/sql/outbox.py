@@ -12,10 +12,10 @@ import builtins
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, insert, or_, select, update
+from sqlalchemy import ColumnElement, func, insert, or_, select, update
 from sqlalchemy.engine import Row
 
-from adapter.errors import ResourceNotFound
+from adapter.errors import ResourceNotFound, VersionConflict
 from adapter.storage.records import OutboxEvent
 from adapter.storage.shared import ACTIVE_OUTBOX, new_key, utc
 from adapter.storage.sql.context import SqlContext
@@ -98,25 +98,54 @@ class SqlOutboxStore:
         events = [self._event(row) for row in await self._ctx.execute(statement)]
         return sorted(events, key=lambda event: event.seq)
 
-    async def mark_delivered(self, event_id: str) -> OutboxEvent:
-        return await self._set(event_id, status="delivered", next_attempt_at=None)
+    async def mark_delivered(self, event_id: str, *, attempt: int | None = None) -> OutboxEvent:
+        return await self._set(event_id, attempt, status="delivered", next_attempt_at=None)
 
-    async def mark_failed(self, event_id: str, *, error: str, retry_at: datetime | None) -> OutboxEvent:
+    async def mark_failed(
+        self, event_id: str, *, error: str, retry_at: datetime | None, attempt: int | None = None
+    ) -> OutboxEvent:
         sealed = self._ctx.seal_text(error, f"outbox-error/{event_id}")
         if retry_at is None:
-            return await self._set(event_id, status="dead", next_attempt_at=None, last_error=sealed)
-        return await self._set(event_id, status="pending", next_attempt_at=utc(retry_at), last_error=sealed)
+            return await self._set(event_id, attempt, status="dead", next_attempt_at=None, last_error=sealed)
+        return await self._set(
+            event_id, attempt, status="pending", next_attempt_at=utc(retry_at), last_error=sealed
+        )
 
-    async def list(self, *, status: str | None = None, limit: int = 100) -> builtins.list[OutboxEvent]:
+    async def retry(self, event_id: str) -> OutboxEvent:
+        statement = (
+            update(outbox)
+            .where(E.id == event_id, E.status == "dead")
+            .values(status="pending", attempts=0, next_attempt_at=None)
+            .returning(*outbox.c)
+        )
+        row = (await self._ctx.execute(statement)).first()
+        if row is None:
+            await self.get(event_id)  # ResourceNotFound when there is no such event
+            raise VersionConflict("only a dead outbox event can be retried")
+        return self._event(row)
+
+    async def counts(self) -> dict[str, int]:
+        statement = select(E.status, func.count().label("n")).group_by(E.status)
+        return {row.status: int(row.n) for row in await self._ctx.execute(statement)}
+
+    async def list(
+        self, *, status: str | None = None, destination: str | None = None, limit: int = 100
+    ) -> builtins.list[OutboxEvent]:
         conditions: builtins.list[ColumnElement[bool]] = [] if status is None else [E.status == status]
+        if destination is not None:
+            conditions.append(E.destination == destination)
         statement = select(outbox).where(*conditions).order_by(E.seq).limit(limit)
         return [self._event(row) for row in await self._ctx.execute(statement)]
 
-    async def _set(self, event_id: str, **values: Any) -> OutboxEvent:
-        statement = update(outbox).where(E.id == event_id).values(**values).returning(*outbox.c)
+    async def _set(self, event_id: str, attempt: int | None, **values: Any) -> OutboxEvent:
+        conditions = [E.id == event_id]
+        if attempt is not None:  # the fence: only while this claim holds
+            conditions += [E.status == "delivering", E.attempts == attempt]
+        statement = update(outbox).where(*conditions).values(**values).returning(*outbox.c)
         row = (await self._ctx.execute(statement)).first()
         if row is None:
-            raise ResourceNotFound("no such outbox event")
+            await self.get(event_id)  # ResourceNotFound when there is no such event
+            raise VersionConflict("the outbox event's claim has expired")
         return self._event(row)
 
     def _event(self, row: Row[Any]) -> OutboxEvent:

@@ -17,7 +17,7 @@ from adapter.errors import (
     ResourceNotFound,
     VersionConflict,
 )
-from adapter.storage.records import SearchToken, StoredResource
+from adapter.storage.records import NewResource, SearchToken, StoredResource
 from adapter.storage.shared import (
     body_id,
     criteria_keys,
@@ -28,6 +28,7 @@ from adapter.storage.shared import (
     token_keys,
     tombstone,
 )
+from adapter.storage.sql.bulk import create_many
 from adapter.storage.sql.context import SqlContext
 from adapter.storage.sql.schema import resource_versions, resources, search_tokens
 
@@ -67,6 +68,9 @@ class SqlFhirRepository:
         if not await self._insert_current(resource_type, resource_id, now):
             raise DuplicateKey("a resource with this id already exists")
         return await self._write(resource_type, resource_id, 1, now, body, tokens, deleted=False), True
+
+    async def create_many(self, items: Sequence[NewResource]) -> int:
+        return await create_many(self._ctx, items)
 
     async def read(self, resource_type: str, resource_id: str) -> StoredResource:
         statement = _CURRENT.where(R.resource_type == resource_type, R.resource_id == resource_id)

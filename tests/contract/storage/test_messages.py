@@ -85,3 +85,53 @@ async def test_list_filters_newest_first(storage: Storage) -> None:
         assert [m.id for m in await listed(since=shanghai)] == [c.id, b.id]
         with pytest.raises(ValueError, match="timezone"):
             await listed(since=datetime(2024, 1, 1))  # naive: refused, never guessed
+
+
+async def _stored(storage: Storage, control_id: str, status: str, size: int = 1000) -> str:
+    async with storage.unit_of_work() as uow:
+        message, _ = await uow.messages.add(sender="HIS-P", control_id=control_id, raw=b"x" * size)
+        if status != "received":
+            await uow.messages.set_outcome(message.id, status=status, ack=b"ack")
+    return message.id
+
+
+async def test_prune_by_age_keeps_unprocessed_and_errored(storage: Storage) -> None:
+    ids = {status: await _stored(storage, status, status) for status in ("processed", "received", "error")}
+    ids["rejected"] = await _stored(storage, "rejected", "rejected")
+    async with storage.unit_of_work() as uow:
+        later = (await uow.messages.get(ids["rejected"])).received_at + timedelta(seconds=1)
+        assert await uow.messages.prune(received_before=later) == 1
+        with pytest.raises(ResourceNotFound):
+            await uow.messages.get(ids["processed"])
+        assert await uow.messages.find("HIS-P", "processed") is None
+        assert {m.status for m in await uow.messages.list()} == {"received", "error", "rejected"}
+        assert await uow.messages.prune(received_before=later) == 0
+    async with storage.unit_of_work() as uow:  # a repeated control id is a new message once pruned
+        _, created = await uow.messages.add(sender="HIS-P", control_id="processed", raw=b"again")
+        assert created
+
+
+async def test_prune_by_bytes_drops_oldest_processed_first(storage: Storage) -> None:
+    first = await _stored(storage, "1", "processed")
+    await _stored(storage, "2", "error")
+    second = await _stored(storage, "3", "processed")
+    third = await _stored(storage, "4", "processed")
+    async with storage.unit_of_work() as uow:
+        assert await uow.messages.prune(max_bytes=100_000) == 0
+        assert await uow.messages.prune(max_bytes=2500) == 2  # 4 x ~1000 bytes -> 2 remain
+        remaining = {m.id for m in await uow.messages.list()}
+    assert first not in remaining and second not in remaining and third in remaining
+    async with storage.unit_of_work() as uow:  # errored ones stay even over budget
+        assert await uow.messages.prune(max_bytes=1, limit=10) == 1
+        assert [m.status for m in await uow.messages.list()] == ["error"]
+
+
+async def test_prune_rolls_back_with_its_unit_of_work(storage: Storage) -> None:
+    kept = await _stored(storage, "1", "processed")
+    newer = await _stored(storage, "2", "processed")
+    with pytest.raises(RuntimeError):
+        async with storage.unit_of_work() as uow:
+            assert await uow.messages.prune(max_bytes=1) == 2
+            raise RuntimeError("abort")
+    async with storage.unit_of_work() as uow:
+        assert [m.id for m in await uow.messages.list()] == [newer, kept]

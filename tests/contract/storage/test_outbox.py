@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from adapter.errors import ResourceNotFound
+from adapter.errors import ResourceNotFound, VersionConflict
 from adapter.storage import OutboxEvent, Storage
 from tests.contract.storage.synthetic import LEASE, NOW
 
@@ -93,3 +93,48 @@ async def test_dead_letter_releases_the_key(storage: Storage) -> None:
         assert [e.id for e in await uow.outbox.list(limit=1)] == [first.id]
     assert [e.id for e in await _claim(storage)] == [second.id]
     assert [e.id for e in await _claim(storage)] == []
+
+
+async def test_a_fenced_mark_needs_the_claim_to_hold(storage: Storage) -> None:
+    [event] = await _add(storage, "Patient/a", 1)
+    [first_claim] = await _claim(storage)
+    [second_claim] = await _claim(storage, now=NOW + timedelta(seconds=LEASE))  # the lease expired
+    assert (first_claim.attempts, second_claim.attempts) == (1, 2)
+    async with storage.unit_of_work() as uow:
+        with pytest.raises(VersionConflict):
+            await uow.outbox.mark_delivered(event.id, attempt=first_claim.attempts)
+        with pytest.raises(VersionConflict):
+            await uow.outbox.mark_failed(event.id, error="late", retry_at=None, attempt=1)
+        delivered = await uow.outbox.mark_delivered(event.id, attempt=second_claim.attempts)
+        assert delivered.status == "delivered"
+        with pytest.raises(VersionConflict):  # delivered already: the fence holds no more
+            await uow.outbox.mark_delivered(event.id, attempt=2)
+        with pytest.raises(ResourceNotFound):
+            await uow.outbox.mark_delivered("missing", attempt=1)
+
+
+async def test_a_dead_event_can_be_retried(storage: Storage) -> None:
+    [event] = await _add(storage, "Patient/a", 1)
+    await _claim(storage)
+    async with storage.unit_of_work() as uow:
+        with pytest.raises(VersionConflict):
+            await uow.outbox.retry(event.id)  # delivering, not dead
+        await uow.outbox.mark_failed(event.id, error="AE from HIS", retry_at=None)
+        again = await uow.outbox.retry(event.id)
+        assert (again.status, again.attempts, again.next_attempt_at) == ("pending", 0, None)
+        assert again.last_error == "AE from HIS"
+        with pytest.raises(ResourceNotFound):
+            await uow.outbox.retry("missing")
+    [claimed] = await _claim(storage)
+    assert claimed.id == event.id and claimed.attempts == 1
+
+
+async def test_counts_and_list_by_destination(storage: Storage) -> None:
+    a1, _a2 = await _add(storage, "Patient/a", 2)
+    [b1] = await _add(storage, "Patient/a", 1, destination="his-b")
+    async with storage.unit_of_work() as uow:
+        assert await uow.outbox.counts() == {"pending": 3}
+        await uow.outbox.mark_delivered(a1.id)
+        assert await uow.outbox.counts() == {"pending": 2, "delivered": 1}
+        assert [e.id for e in await uow.outbox.list(destination="his-b")] == [b1.id]
+        assert [e.id for e in await uow.outbox.list(destination="his-a", status="delivered")] == [a1.id]

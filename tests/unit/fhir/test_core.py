@@ -9,11 +9,14 @@ import pytest
 from adapter.errors import InsufficientScope, ResourceNotFound, VersionConflict
 from adapter.fhir.core import FhirCore
 from adapter.fhir.exchange import FhirRequest
+from adapter.fhir.patient_writes import PatientWrites
+from adapter.mpi import PatientIndex
 from adapter.security.audit import Auditor
 from adapter.security.audit_writer import AuditWriter
 from adapter.security.caller import Caller
 from adapter.security.scopes import scopes_for_roles
 from adapter.storage.memory import MemoryStorage
+from mappings.codes import default_identifier_systems
 from tests.r4 import assert_valid_r4
 
 BASE = "http://test/fhir"
@@ -32,7 +35,9 @@ def patient(value: str = "11010519491231002X") -> dict[str, Any]:
 @pytest.fixture
 def core() -> FhirCore:
     storage = MemoryStorage()
-    return FhirCore(storage, Auditor(), AuditWriter(storage))
+    systems = default_identifier_systems()
+    writes = PatientWrites(PatientIndex(systems=systems), systems)
+    return FhirCore(storage, Auditor(), AuditWriter(storage), writes)
 
 
 async def test_create_then_read_vread_update_history(core: FhirCore) -> None:

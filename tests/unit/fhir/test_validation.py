@@ -62,6 +62,12 @@ def test_identifier_tokens_and_criteria() -> None:
         SearchToken("identifier", "s1", "v1")
     ]
     assert criteria_for("Patient", [("identifier", "v1")]) == [SearchToken("identifier", None, "v1")]
-    for bad in ([("name", "x")], [("identifier", "")], [("identifier", "s|")], [("identifier", "a,b")]):
+    assert criteria_for("Patient", [("name", "陳小明"), ("gender", "female"), ("birthdate", "1949-12-31")]) == [
+        SearchToken("name", None, "陈小明"),  # traditional folded to simplified, as the index stores it
+        SearchToken("gender", None, "female"),
+        SearchToken("birthdate", None, "1949-12-31"),
+    ]
+    assert criteria_for("Coverage", [("patient", "abc")]) == [SearchToken("patient", None, "Patient/abc")]
+    for bad in ([("nickname", "x")], [("identifier", "")], [("identifier", "s|")], [("identifier", "a,b")]):
         with pytest.raises(InvalidSearch):
             criteria_for("Patient", bad)

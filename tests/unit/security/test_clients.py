@@ -10,7 +10,7 @@ from urllib.parse import quote_plus
 
 import pytest
 
-from adapter.errors import InvalidClient, InvalidRequest
+from adapter.errors import InvalidClient, InvalidRequest, InvalidTokenRequest
 from adapter.security.clients import ClientRegistry, client_credentials_from
 from adapter.security.passwords import ScryptParams, hash_secret
 from adapter.storage.memory import MemoryStorage
@@ -144,7 +144,7 @@ def test_basic_with_a_matching_client_id_in_the_body_is_fine() -> None:
 
 @pytest.mark.parametrize("form", [{"client_id": "dc-1", "client_secret": "s"}, {"client_id": "dc-2"}])
 def test_two_methods_or_two_ids_are_refused(form: dict[str, str]) -> None:
-    with pytest.raises(InvalidRequest):
+    with pytest.raises(InvalidTokenRequest):
         client_credentials_from(basic("dc-1", "s"), form)
 
 

@@ -1,0 +1,236 @@
+"""The HL7 gateway pipeline: durable before ACK, execute once, per-patient order. An MLLP ``Handler``.
+
+For each frame: read MSH (with the sender's charset) → check the sender → store the raw bytes and
+commit → a repeat of (sender, MSH-10) that has an ACK gets that ACK again and nothing runs → route →
+handler → commit the effects and the outcome (status, ACK, patient, resources) in one unit of work →
+ACK. A crash anywhere before that last commit leaves the message stored as "received" with no
+effects: the sender, never having had an AA, sends it again and it runs then, once.
+
+Failures become AE/AR with an ERR segment, recorded as the message's outcome (error text masked).
+A frame without a readable MSH is refused by the transport (AR from nothing) and not stored: it has
+no sender or control id to be kept under.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+
+from adapter.errors import DualcodeError, InternalError, UnparseableMessage
+from adapter.hl7v2.ack import DEFAULT_APPLICATION, build_ack, commit_code
+from adapter.hl7v2.ackmodes import AckPlan, ack_code
+from adapter.hl7v2.charsets import decode_text
+from adapter.hl7v2.handler import Peer
+from adapter.hl7v2.locks import KeyedLocks
+from adapter.hl7v2.msh import Msh, read_msh
+from adapter.hl7v2.pid import patient_key
+from adapter.hl7v2.router import Binding, BindingTable, MessageContext, message_kind
+from adapter.hl7v2.senders import SenderConfig, SenderTable, sender_key
+from adapter.security.audit import OUTCOME_MINOR, OUTCOME_SERIOUS, Auditor
+from adapter.security.logging import raw_hl7_logger
+from adapter.security.masking import mask_text
+from adapter.storage.ports import Storage
+from adapter.storage.records import StoredMessage
+
+log = logging.getLogger(__name__)
+
+
+class Gateway:
+    def __init__(
+        self,
+        storage: Storage,
+        table: BindingTable,
+        *,
+        senders: SenderTable,
+        auditor: Auditor,
+        application: str = DEFAULT_APPLICATION,
+    ) -> None:
+        self._storage = storage
+        self._table = table
+        self._senders = senders
+        self._auditor = auditor
+        self._application = application
+        self._locks = KeyedLocks()
+        self._raw = raw_hl7_logger()
+
+    @property
+    def table(self) -> BindingTable:
+        return self._table
+
+    @property
+    def senders(self) -> SenderTable:
+        return self._senders
+
+    async def __call__(self, frame: bytes, peer: Peer) -> bytes:
+        msh, config = self.read(frame)
+        self._senders.check(config, peer)
+        if not msh.control_id:
+            raise UnparseableMessage("MSH-10 (message control id) is empty", hl7_location="MSH-10")
+        if self._raw.isEnabledFor(logging.INFO):
+            self._raw.info("%s %s", config.key, frame.decode(msh.text_codec, "replace"))
+        plan = AckPlan.for_message(msh, config)
+        async with self._locks.hold(f"message|{config.key}|{msh.control_id}"):
+            async with self._storage.unit_of_work() as uow:
+                stored, created = await uow.messages.add(
+                    sender=config.key,
+                    control_id=msh.control_id,
+                    raw=frame,
+                    message_type=message_kind(msh) or None,
+                )
+            if not created and stored.ack is not None:
+                return await self._repeat(stored.ack, msh, plan, peer)
+            ack = await self._run(stored, msh, config, plan, peer)
+        return _if_wanted(ack, plan)
+
+    def read(self, raw: bytes) -> tuple[Msh, SenderConfig]:
+        """The MSH, read in the sender's charset when MSH-18 is empty, and the sender's settings."""
+        default = self._senders.default_codec
+        msh = read_msh(raw, default_codec=default)
+        config = self._senders.lookup(
+            sender_key(msh.sending_application, msh.sending_facility, msh.component_sep)
+        )
+        if not config.known and not msh.charset:
+            # A non-ASCII name (协和) reads right only in its own charset: try the configured ones.
+            for codec in self._senders.codecs - {default}:
+                again = read_msh(raw, default_codec=codec)
+                found = self._senders.lookup(
+                    sender_key(again.sending_application, again.sending_facility, again.component_sep)
+                )
+                if found.known and found.codec == codec:
+                    return again, found
+        if not msh.charset and config.codec != default:
+            msh = read_msh(raw, default_codec=config.codec)
+        return msh, config
+
+    async def reprocess(self, message_id: str) -> StoredMessage:
+        """Run a stored message through routing and its handler again (no ACK is sent to anyone);
+        its new outcome replaces the old one. Whether it may be re-run is the caller's decision."""
+        async with self._storage.unit_of_work() as uow:
+            stored = await uow.messages.get(message_id)
+        msh, config = self.read(stored.raw)
+        plan = AckPlan.for_message(msh, config)
+        async with self._locks.hold(f"message|{stored.sender}|{stored.control_id}"):
+            await self._run(stored, msh, config, plan, None, replay=True)
+        async with self._storage.unit_of_work() as uow:
+            return await uow.messages.get(message_id)
+
+    async def _repeat(self, ack: bytes, msh: Msh, plan: AckPlan, peer: Peer) -> bytes:
+        """A repeated (sender, MSH-10): the stored answer again, executed nothing."""
+        log.info(
+            "HL7 duplicate %s from %s: stored ACK repeated", message_kind(msh), msh.sending_facility[:20]
+        )
+        code = ack_code(ack)
+        if plan.enhanced and not code.startswith("C") and plan.wants_commit(True) and peer.send is not None:
+            await peer.send(build_ack(msh, "CA", application=self._application))
+        return _if_wanted(ack, plan)
+
+    async def _run(
+        self,
+        stored: StoredMessage,
+        msh: Msh,
+        config: SenderConfig,
+        plan: AckPlan,
+        peer: Peer | None,
+        *,
+        replay: bool = False,
+    ) -> bytes:
+        try:
+            binding = self._table.route(msh)
+        except DualcodeError as error:  # refused before acceptance: AR, or CR in enhanced mode
+            code = commit_code(error.hl7_ack) if plan.enhanced else error.hl7_ack
+            ack = build_ack(msh, code, error=error, application=self._application)
+            await self._fail(stored, error, ack, peer, status="rejected")
+            return ack
+        if plan.wants_commit(True) and peer is not None and peer.send is not None:
+            await peer.send(build_ack(msh, "CA", application=self._application))
+        return await self._execute(stored, msh, config, binding, peer, replay=replay)
+
+    async def _execute(
+        self,
+        stored: StoredMessage,
+        msh: Msh,
+        config: SenderConfig,
+        binding: Binding,
+        peer: Peer | None,
+        *,
+        replay: bool,
+    ) -> bytes:
+        error: DualcodeError
+        try:
+            text = decode_text(stored.raw, msh.codec, charset=msh.charset)
+            context = MessageContext(stored.id, config.key, msh, stored.raw, text, config, peer, replay)
+            key = patient_key(context.segments, msh, config.key)
+            async with self._locks.hold(None if key is None else f"patient|{key}"):
+                async with self._storage.unit_of_work() as uow:
+                    if not replay:  # another connection may have finished it while we waited
+                        current = await uow.messages.get(stored.id)
+                        if current.ack is not None:
+                            return current.ack
+                    result = await binding.handler(context, uow)
+                    ack = result.response or build_ack(
+                        msh, "AA", text=result.ack_text, application=self._application
+                    )
+                    await uow.messages.set_outcome(
+                        stored.id,
+                        status="processed",
+                        ack=ack,
+                        patient_id=result.patient_id,
+                        resources=result.resources,
+                    )
+                    await self._auditor.record(
+                        uow,
+                        agent=f"mllp:{config.key}",
+                        action="E",
+                        operation=f"hl7 {context.kind}",
+                        patient_id=result.patient_id,
+                        resource=result.resources[0] if result.resources else None,
+                        source_ip=peer.host if peer else None,
+                        detail={"message": stored.id, "binding": binding.name, "replay": str(replay).lower()},
+                    )
+            return ack
+        except DualcodeError as exc:
+            error = exc
+        except Exception as exc:
+            _log_failure(exc)
+            error = InternalError("internal error while handling the message")
+        ack = build_ack(msh, error.hl7_ack, error=error, application=self._application)
+        # A transient failure (database busy) keeps no ACK: the sender's retry must run the message,
+        # not be answered the stored AE forever.
+        keep = None if error.issue_type == "transient" else ack
+        await self._fail(stored, error, keep, peer, status="rejected" if error.hl7_ack == "AR" else "error")
+        return ack
+
+    async def _fail(
+        self,
+        stored: StoredMessage,
+        error: DualcodeError,
+        ack: bytes | None,
+        peer: Peer | None,
+        *,
+        status: str,
+    ) -> None:
+        log.info("HL7 %s from %s: %s %s", stored.message_type, stored.sender[:40], status, error.code)
+        async with self._storage.unit_of_work() as uow:
+            await uow.messages.set_outcome(stored.id, status=status, ack=ack, error=mask_text(str(error)))
+            await self._auditor.record(
+                uow,
+                agent=f"mllp:{stored.sender}",
+                action="E",
+                operation=f"hl7 {stored.message_type or '(none)'}",
+                outcome=OUTCOME_MINOR if status == "rejected" else OUTCOME_SERIOUS,
+                source_ip=peer.host if peer else None,
+                detail={"message": stored.id, "error": error.code},
+            )
+
+
+def _if_wanted(ack: bytes, plan: AckPlan) -> bytes:
+    code = ack_code(ack)
+    if code.startswith("C"):
+        return ack if plan.wants_commit(code == "CA") else b""
+    return ack if plan.wants_application(code) else b""
+
+
+def _log_failure(exc: BaseException) -> None:
+    # The exception's text may quote message content: log its type and where, never its arguments.
+    where = "".join(traceback.format_tb(exc.__traceback__))
+    log.error("HL7 handler failed: %s\n%s", type(exc).__name__, where)

@@ -1,0 +1,140 @@
+"""Any card or code to one Patient: verify (outside any transaction: platforms are remote), then
+resolve, number and cover the person in units of work of our own database."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from adapter.cards.context import ScanContext, Step
+from adapter.cards.holder import CardHolder, CardKind
+from adapter.cards.platforms import CardPlatforms
+from adapter.errors import InvalidIdentityDocument, InvalidRequest
+from adapter.mpi import PatientIndex
+from adapter.mpi.values import ReviewFlag
+from adapter.scan.coverage import CoverageKeeper
+from adapter.scan.holder_facts import facts_from_holder
+from adapter.storage.ports import Storage
+from mappings.codes import IdentifierSystems
+from mappings.errors import MappingInputError
+from mappings.identity_documents import parse_id_number
+from mappings.person import PersonFacts
+
+
+@dataclass(frozen=True)
+class ScanRequest:
+    code: str = field(repr=False)
+    kind: CardKind | None = None
+    organization: str | None = None  # the scanning institution: gets its own patient number
+    step: Step = "registration"
+    name: str | None = field(default=None, repr=False)  # with kind idcard: the name the person gives
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    patient: dict[str, Any] = field(repr=False)
+    patient_id: str
+    created: bool
+    coverages: tuple[dict[str, Any], ...] = field(default=(), repr=False)
+    local_identifier: dict[str, str] | None = field(default=None, repr=False)
+    flags: tuple[ReviewFlag, ...] = ()
+    notes: tuple[str, ...] = ()  # for the scanner: e.g. no active insurance
+
+    @property
+    def has_active_coverage(self) -> bool:
+        return any(c.get("status") == "active" for c in self.coverages)
+
+
+class CardScanService:
+    def __init__(
+        self,
+        *,
+        storage: Storage,
+        platforms: CardPlatforms,
+        index: PatientIndex,
+        coverage: CoverageKeeper,
+        systems: IdentifierSystems,
+        default_organization: str = "",
+        today: Callable[[], date] = date.today,
+    ) -> None:
+        self._default_organization = default_organization
+        self._storage, self._platforms, self._index = storage, platforms, index
+        self._coverage, self._systems, self._today = coverage, systems, today
+
+    async def scan(self, request: ScanRequest, *, actor: str) -> ScanResult:
+        holder, facts = await self._identify(request)
+        async with self._storage.unit_of_work() as uow:
+            resolution = await self._index.resolve(uow, facts, actor=actor)
+            local = None
+            if request.organization:
+                number = await self._index.assign_local_number(
+                    uow, resolution.patient_id, request.organization
+                )
+                local = {
+                    "system": self._systems.hospital_patient_number(request.organization),
+                    "value": number,
+                }
+            if holder is not None and holder.insurance:
+                await self._coverage.store(uow, resolution.patient_id, holder)
+        notes: list[str] = []
+        fresh = holder is not None and bool(holder.insurance)
+        if not fresh and facts.id_number and await self._coverage.due(resolution.patient_id):
+            answer = await self._coverage.ask_nhsa(resolution.patient_id, facts.id_number)
+            if answer is None:
+                notes.append("insurance could not be checked now (NHSA did not answer); shown as last known")
+            else:
+                async with self._storage.unit_of_work() as uow:
+                    await self._coverage.store(uow, resolution.patient_id, answer)
+        async with self._storage.unit_of_work(read_only=True) as uow:
+            coverages = tuple(await self._coverage.current(uow, resolution.patient_id))
+            patient = (await uow.resources.read("Patient", resolution.patient_id)).body
+        result = ScanResult(
+            patient=patient,
+            patient_id=resolution.patient_id,
+            created=resolution.created,
+            coverages=coverages,
+            local_identifier=local,
+            flags=resolution.flags,
+            notes=tuple(notes),
+        )
+        if not result.has_active_coverage:
+            notes.append("no active medical insurance: the person pays as self-funded")
+            result = ScanResult(**{**result.__dict__, "notes": tuple(notes)})
+        return result
+
+    async def _identify(self, request: ScanRequest) -> tuple[CardHolder | None, PersonFacts]:
+        kind = request.kind or self._platforms.kind_of(request.code)
+        if kind == "idcard":
+            return None, self._typed_id_card(request)
+        organization = request.organization or self._default_organization
+        if not organization:
+            # Every platform wants to know who scans; without it they refuse with an opaque error.
+            raise InvalidRequest(
+                "the scanning institution is unknown: pass parameter organization, register the client "
+                "with --organization, or set DUALCODE_CARDS_HOSPITAL_CODE",
+                expression=("organization",),
+            )
+        context = ScanContext(organization=organization, step=request.step)
+        holder = await self._platforms.verify(request.code, context, kind=kind)
+        return holder, facts_from_holder(holder, self._systems)
+
+    def _typed_id_card(self, request: ScanRequest) -> PersonFacts:
+        # A typed ID number names a person only together with a name; the check char and the date
+        # are verified here, the name against the index (a mismatch is flagged, never merged).
+        if not request.name or not request.name.strip():
+            raise InvalidRequest(
+                "an ID number needs the holder's name (parameter name)", expression=("name",)
+            )
+        try:
+            parsed = parse_id_number(request.code, today=self._today())
+        except MappingInputError as error:
+            raise InvalidIdentityDocument(str(error), expression=("code",)) from None
+        return PersonFacts(
+            source="idcard",
+            id_number=parsed.number,
+            name=request.name.strip(),
+            sex=parsed.sex,
+            birth_date=parsed.birth_date,
+        )
