@@ -41,9 +41,9 @@ DEFINITIONS: dict[str, dict[str, Any]] = {
     "resolve-card": _definition(
         "resolve-card",
         "Resolve card",
-        "Any card or code a resident shows (eSSC, EHC, SSC reader line, NHSA e-voucher, ID number with name) "
-        "becomes the one Patient with every identifier, the person's Coverage, and the scanning institution's "
-        "own patient number (created on first visit).",
+        "Any card or code a resident shows (eSSC, EHC, SSC reader line, NHSA e-voucher, ID number "
+        "with name) becomes the one Patient with every identifier, the person's Coverage, and the "
+        "scanning institution's own patient number (created on first visit).",
         affects=True,
         params=[
             _param("code", "in", "string", 1, "1", "The scanned code, reader line or ID number"),
@@ -91,7 +91,8 @@ DEFINITIONS: dict[str, dict[str, Any]] = {
     "match": _definition(
         "match",
         "Patient match",
-        "IHE PDQm ITI-119: scored candidates for a Patient (pinyin-aware), graded certain / probable / possible.",
+        "IHE PDQm ITI-119: scored candidates for a Patient (pinyin-aware), graded certain / probable "
+        "/ possible.",
         affects=False,
         params=[
             _param("resource", "in", "Patient", 1, "1", "The Patient to match"),

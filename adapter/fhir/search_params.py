@@ -43,7 +43,7 @@ PATIENT_PARAMS = (
         "Whole name, family or given name, in Chinese (simplified or traditional) "
         "or the toneless pinyin of the whole name; exact match after folding",
         name_search_value,
-    ),  # fmt: skip
+    ),
     SearchParam("birthdate", "date", "Birth date, exact day (YYYY-MM-DD)"),
     SearchParam("gender", "token", "male | female | other | unknown"),
 )

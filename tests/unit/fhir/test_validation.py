@@ -62,7 +62,8 @@ def test_identifier_tokens_and_criteria() -> None:
         SearchToken("identifier", "s1", "v1")
     ]
     assert criteria_for("Patient", [("identifier", "v1")]) == [SearchToken("identifier", None, "v1")]
-    assert criteria_for("Patient", [("name", "陳小明"), ("gender", "female"), ("birthdate", "1949-12-31")]) == [
+    query = [("name", "陳小明"), ("gender", "female"), ("birthdate", "1949-12-31")]
+    assert criteria_for("Patient", query) == [
         SearchToken("name", None, "陈小明"),  # traditional folded to simplified, as the index stores it
         SearchToken("gender", None, "female"),
         SearchToken("birthdate", None, "1949-12-31"),
