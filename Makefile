@@ -23,7 +23,7 @@ $(STAMP_TEST): pyproject.toml | $(BIN)/python
 ## sandbox SIMULATORS of the card platforms beside it on 127.0.0.1:8090 (stopped with the service).
 run: $(STAMP_RUN)
 	$(BIN)/dualcode migrate
-	$(BIN)/dualcode sandbox & sandbox=$$!; trap 'kill $$sandbox 2>/dev/null' EXIT INT TERM; $(BIN)/dualcode serve
+	$(BIN)/dualcode sandbox & sandbox=$$!; trap 'kill $$sandbox 2>/dev/null' EXIT INT TERM; DUALCODE_CONNECTORS_FILE=$${DUALCODE_CONNECTORS_FILE:-sandbox/his/demo_connectors.toml} $(BIN)/dualcode serve
 
 ## Run the whole test suite (PostgreSQL and Redis tests skip without them, fail under CI=true).
 test: $(STAMP_TEST)

@@ -28,6 +28,8 @@ from adapter.http.oauth import router as oauth_router
 from adapter.http.responses import error_response
 from adapter.outbox.api import router as outbox_router
 from adapter.outbox.service import build_dispatcher
+from adapter.sampling.routes import router as sampling_router
+from adapter.sampling.wiring import build_sampling
 from adapter.security.audit import Auditor
 from adapter.security.audit_writer import AuditWriter
 from adapter.security.clients import ClientRegistry
@@ -36,6 +38,7 @@ from adapter.services import Services
 from adapter.settings import Settings
 from adapter.storage import MEMORY_URL, migrate, open_storage
 from adapter.storage.keys import load_token_signing_key, load_vault
+from adapter.web.routes import router as web_router
 
 log = logging.getLogger("dualcode.app")
 
@@ -85,6 +88,7 @@ def create_app(settings: Settings, *, on_ready: Callable[[Services], None] | Non
                 mllp=await _start_mllp(settings, stack, gateway),
                 hl7=gateway,
                 outbox=dispatcher,
+                sampling=build_sampling(settings, fhir.scan, storage, auditor, audit_writer),
             )
             app.state.services = services
             if on_ready is not None:
@@ -107,6 +111,8 @@ def create_app(settings: Settings, *, on_ready: Callable[[Services], None] | Non
     app.include_router(fhir_router)
     app.include_router(messages_router)
     app.include_router(outbox_router)
+    app.include_router(sampling_router)
+    app.include_router(web_router)
     return app
 
 

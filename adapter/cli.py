@@ -196,6 +196,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_outbox_commands(commands)  # connectors check|list, outbox retry|list|run
 
+    from adapter.mpi.import_file import add_parser as add_mpi_parser
+
+    _add_common(add_mpi_parser(commands))  # `dualcode mpi import FILE.ndjson [--batch N]`
+
     # Commands of other packages (the sandbox simulators) plug in by entry point, so adapter never
     # imports them (tests/test_architecture.py).
     for plugin in entry_points(group="dualcode.commands"):

@@ -5,7 +5,7 @@ an HL7 v2 error code (table 0357) with an optional ERR-2 location. HTTP renders 
 MLLP renders AE/AR with an ERR segment. Messages never carry personal data: callers mask before raising.
 
 Code ranges: 1xxx request shape, 2xxx security, 3xxx resources and storage, 4xxx HL7 v2,
-5xxx external platforms, 9xxx internal.
+5xxx external platforms, 6xxx nucleic-acid sampling, 9xxx internal.
 """
 
 from __future__ import annotations
@@ -212,6 +212,16 @@ class UnsupportedVersion(DualcodeError):
     default_message = "unsupported HL7 version; v2.3.1 through v2.5.1 are accepted"
 
 
+class RequiredFieldMissing(DualcodeError):
+    code, http_status, issue_type, hl7_code, hl7_ack = "DC-4007", 400, "required", "101", "AR"
+    default_message = "a field the message type requires is missing"
+
+
+class UnknownKeyIdentifier(DualcodeError):
+    code, http_status, issue_type, hl7_code, hl7_ack = "DC-4008", 404, "not-found", "204", "AE"
+    default_message = "an identifier or its assigning authority is not known here"
+
+
 # --- 5xxx: external platforms ---------------------------------------------------------------------
 
 
@@ -271,6 +281,49 @@ class PlatformRejected(DualcodeError):
 class InvalidIdentityDocument(DualcodeError):
     code, http_status, issue_type = "DC-5110", 422, "value"
     default_message = "the identity document number is not valid"
+
+
+# --- 6xxx: nucleic-acid sampling ----------------------------------------------------------------
+
+
+class InvalidTubeBarcode(DualcodeError):
+    code, http_status, issue_type = "DC-6001", 400, "value"
+    default_message = "the tube barcode does not have the configured format"
+
+
+class TubeFull(DualcodeError):
+    code, http_status, issue_type = "DC-6002", 409, "conflict"
+    default_message = "the tube is full; close it and scan a new tube"
+
+
+class TubeClosed(DualcodeError):
+    code, http_status, issue_type = "DC-6003", 409, "conflict"
+    default_message = "the tube is closed; scan a new tube"
+
+
+class PoolSizeMismatch(DualcodeError):
+    code, http_status, issue_type = "DC-6004", 409, "conflict"
+    default_message = "the tube was opened with another pool size; the pool size of a tube cannot change"
+
+
+class TubeNotFound(DualcodeError):
+    code, http_status, issue_type = "DC-6005", 404, "not-found"
+    default_message = "no such tube"
+
+
+class TubeAtAnotherPoint(DualcodeError):
+    code, http_status, issue_type = "DC-6006", 409, "conflict"
+    default_message = "the tube was opened at another sampling point"
+
+
+class InvalidBatch(DualcodeError):
+    code, http_status, issue_type = "DC-6007", 400, "structure"
+    default_message = "the batch is not NDJSON of registration lines"
+
+
+class TubeNotClosed(DualcodeError):
+    code, http_status, issue_type = "DC-6008", 409, "conflict"
+    default_message = "a result can only be recorded for a closed tube"
 
 
 # --- 9xxx: internal ---------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from adapter.hl7v2.gateway import Gateway
     from adapter.hl7v2.server import MllpServer
     from adapter.outbox.dispatcher import Dispatcher
+    from adapter.sampling import SamplingService
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class Services:
     mllp: MllpServer | None = None
     hl7: Gateway | None = None  # the HL7 pipeline (also used by the message API when MLLP is off)
     outbox: Dispatcher | None = None  # delivers outbox events to hospitals (None: no destinations file)
+    sampling: SamplingService | None = None  # sampling points (adapter.sampling)
 
 
 def services_of(request: Request) -> Services:

@@ -164,6 +164,20 @@ class Settings(BaseSettings):
     )
     outbox_backoff_max_s: float = Field(default=300.0, gt=0, description="Longest retry delay")
 
+    # Nucleic-acid sampling points (docs/sampling.md)
+    sampling_round: str | None = Field(
+        default=None, description="The testing campaign registrations belong to; unset = today's date"
+    )
+    sampling_tube_pattern: str = Field(
+        default="[A-Za-z0-9]{8,20}", description="Regular expression a tube barcode must match whole"
+    )
+    sampling_max_batch_lines: int = Field(
+        default=100_000, ge=1, description="Most lines in one offline batch upload"
+    )
+    sampling_clock_skew_s: float = Field(
+        default=300.0, ge=0, description="Batch scan times further than this in the future are flagged"
+    )
+
     # Logging
     log_level: str = "INFO"
     log_raw_hl7: bool = Field(default=False, description="Log raw PHI-bearing HL7 to its own logger")

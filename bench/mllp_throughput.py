@@ -19,9 +19,11 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
 from bench.stats import latency_line
+from mappings.identity_documents import mod11_2_check_char
 from tests.e2e.harness import free_port, start_service
 
 FS_CR = b"\x1c\r"
@@ -30,13 +32,22 @@ FAMILY = ["欧阳", "司马", "王", "李", "张", "刘", "陈", "杨"]
 GIVEN = ["娜娜", "建国", "秀英", "伟", "芳", "静", "磊", "敏"]
 
 
+def synthetic_id_number(n: int) -> tuple[str, str]:
+    """A valid, distinct ID number per message (Bincheng district, one birth day per 1,000 people),
+    so every message is a new person, as in a real registration feed."""
+    born = date(1950, 1, 1) + timedelta(days=n // 1000)
+    body = f"371602{born:%Y%m%d}{n % 1000:03d}"
+    return body + mod11_2_check_char(body), f"{born:%Y%m%d}"
+
+
 def adt(run: str, n: int) -> bytes:
     family, given = FAMILY[n % 8], GIVEN[(n // 8) % 8]
+    id_number, born = synthetic_id_number(n)
     text = (
         "MSH|^~\\&|HIS|H001|DUALCODE|DC|20261129101500||ADT^A04^ADT_A01|"
         f"{run}{n:08d}|P|2.5|||||CHN|UNICODE UTF-8\r"
         "EVN|A04|20261129101500\r"
-        f"PID|1||{run}{n:08d}^^^H001^MR~11010519491231002X^^^CHN^NNCHN||{family}^{given}||19491231|F|||"
+        f"PID|1||{run}{n:08d}^^^H001^MR~{id_number}^^^CHN^NNCHN||{family}^{given}||{born}|F|||"
         "朝阳区建国路1号^^北京市^^100020^CHN||13812345678\r"
         "PV1|1|O|内科^^^H001||||0101^李^医生\r"
     )

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from adapter.outbox.backoff import RetryPolicy
 from adapter.outbox.dispatcher import Dispatcher, DispatcherOptions
-from adapter.storage import SqlStorage, Storage, Vault, migrate
+from adapter.storage import MemoryStorage, SqlStorage, Storage, Vault, migrate
 from his_connectors import parse_destinations
 from sandbox.his import BackgroundHisMllp, HisState
 
@@ -50,7 +50,9 @@ async def _backlog(storage: Storage, events: int, patients: int) -> None:
                 )
 
 
-async def run(events: int, hospitals: int, patients: int, concurrency: int, max_seconds: float) -> None:
+async def run(
+    events: int, hospitals: int, patients: int, concurrency: int, max_seconds: float, *, memory: bool = False
+) -> None:
     his = BackgroundHisMllp(HisState(keep=events * hospitals + 10), "127.0.0.1", 0).start()
     codes = [f"H{n:04d}" for n in range(1, hospitals + 1)]
     config = parse_destinations(
@@ -67,8 +69,12 @@ async def run(events: int, hospitals: int, patients: int, concurrency: int, max_
     )
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite+aiosqlite:///{Path(folder) / 'bench.sqlite'}"
-        await migrate(url)
-        storage = SqlStorage(url, Vault.generate())
+        storage: Storage
+        if memory:
+            storage = MemoryStorage()
+        else:
+            await migrate(url)
+            storage = SqlStorage(url, Vault.generate())
         dispatcher = Dispatcher(
             storage,
             config,
@@ -99,7 +105,10 @@ async def run(events: int, hospitals: int, patients: int, concurrency: int, max_
     )
     complete = "complete" if delivered == events * hospitals else f"INCOMPLETE after {max_seconds:g} s"
     print(f"drained {delivered} deliveries in {elapsed:.2f} s ({complete})")
-    print(f"  {delivered / elapsed:,.0f} deliveries/s to the simulated HIS over MLLP with ACK (SQLite)")
+    print(
+        f"  {delivered / elapsed:,.0f} deliveries/s to the simulated HIS over MLLP with ACK"
+        f" ({'memory' if memory else 'SQLite'})"
+    )
     print(f"  {delivered / hospitals / elapsed:,.0f} events/s (each to every hospital)")
 
 
@@ -110,8 +119,13 @@ def main() -> None:
     parser.add_argument("--patients", type=int, default=500)
     parser.add_argument("--concurrency", type=int, default=256)
     parser.add_argument("--max-seconds", type=float, default=120.0)
+    parser.add_argument("--memory", action="store_true", help="the in-memory store instead of SQLite")
     args = parser.parse_args()
-    asyncio.run(run(args.events, args.hospitals, args.patients, args.concurrency, args.max_seconds))
+    asyncio.run(
+        run(
+            args.events, args.hospitals, args.patients, args.concurrency, args.max_seconds, memory=args.memory
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ Every response carries `X-Simulator: dualcode-sandbox`, so nobody mistakes it fo
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
@@ -32,8 +33,14 @@ def create_app(config: SandboxConfig | None = None, *, clock: Clock = utc_now) -
         None,
     )
     if config.his_mllp_port is not None:  # the simulated HIS's MLLP receiver, on its own thread
-        app.state.his_mllp = his.BackgroundHisMllp(app.state.his, config.his_mllp_host, config.his_mllp_port)
-        app.state.his_mllp.start()
+        try:
+            receiver = his.BackgroundHisMllp(app.state.his, config.his_mllp_host, config.his_mllp_port)
+            app.state.his_mllp = receiver.start()
+        except OSError as error:  # the platforms still serve; say plainly that the HIS does not
+            print(
+                f"simulated HIS: MLLP receiver OFF, port {config.his_mllp_port}: {error.strerror}",
+                file=sys.stderr,
+            )
 
     @app.middleware("http")
     async def mark_as_simulator(

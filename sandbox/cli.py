@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,17 @@ def register(subparsers: Any) -> None:
     people.add_argument("--limit", type=int, default=20, help="how many to list when --count is 0")
     people.add_argument("--url", default=DEFAULT_URL)
     people.set_defaults(run=_run_people)
+
+    export = actions.add_parser(
+        "export", help="write the population as NDJSON for `dualcode mpi import` (no sandbox needed)"
+    )
+    export.add_argument("--count", type=int, required=True)
+    export.add_argument("--out", type=Path, required=True, help="the NDJSON file to write")
+    export.add_argument("--seed", type=int, default=SandboxConfig.seed)
+    export.add_argument(
+        "--today", type=date.fromisoformat, help="the day ages are counted on (default: today, UTC)"
+    )
+    export.set_defaults(run=_run_export)
 
 
 def _serve_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
@@ -100,6 +112,20 @@ def _run_people(args: argparse.Namespace, _settings: object = None) -> int:
     else:
         answer = httpx.get(f"{args.url}/sandbox/people", params={"limit": args.limit}, timeout=10)
     return _print(answer)
+
+
+def _run_export(args: argparse.Namespace, _settings: object = None) -> int:
+    from sandbox.codes import utc_now
+    from sandbox.export import ExportSpec, export_file
+
+    spec = ExportSpec(count=args.count, seed=args.seed, today=args.today or utc_now().date())
+    written = export_file(spec, args.out)
+    print(
+        json.dumps(
+            {"people": written, "seed": spec.seed, "today": spec.today.isoformat(), "out": str(args.out)}
+        )
+    )
+    return 0
 
 
 def _print(answer: httpx.Response) -> int:

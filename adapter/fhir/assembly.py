@@ -26,6 +26,7 @@ class FhirParts:
     core: FhirCore
     operations: PatientOperations
     platforms: CardPlatforms  # owns HTTP connections: aclose() at shutdown
+    scan: CardScanService  # any card or code to one Patient (also used by sampling points)
 
 
 def build_fhir(
@@ -47,4 +48,4 @@ def build_fhir(
         storage=storage, scan=scan, index=index, systems=systems, auditor=auditor, audit_writer=audit_writer
     )
     core = FhirCore(storage, auditor, audit_writer, PatientWrites(index, systems))
-    return FhirParts(core=core, operations=operations, platforms=platforms)
+    return FhirParts(core=core, operations=operations, platforms=platforms, scan=scan)

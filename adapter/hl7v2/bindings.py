@@ -2,25 +2,39 @@
 
 To add a handler, append a ``Binding`` here (or build a table with ``BindingTable.with_binding``).
 Patterns are shell-style; the most specific match wins, so a catch-all ``Binding(handler=…)`` with
-every field ``*`` can sit beside exact ones. Registration points for the handlers that will come with
-mappings.v2_to_fhir are marked below.
+every field ``*`` can sit beside exact ones. The handlers (``adapter.hl7v2.handlers``) share one
+``PatientIndex``: the same one the card scans resolve through, when the caller passes it.
 """
 
 from __future__ import annotations
 
-from adapter.hl7v2.interim_adt import adt_patient
+from adapter.hl7v2.handlers import (
+    ADT_EVENTS,
+    AdtHandler,
+    ChargeHandler,
+    DispenseHandler,
+    MergeHandler,
+    PdqQueryHandler,
+    PixQueryHandler,
+    PrescriptionHandler,
+    ResultHandler,
+)
 from adapter.hl7v2.router import Binding, BindingTable
+from adapter.mpi import PatientIndex
 
 
-def default_bindings() -> BindingTable:
+def default_bindings(index: PatientIndex | None = None) -> BindingTable:
+    index = index or PatientIndex()
+    adt = AdtHandler(index)
     return BindingTable(
         [
-            # INTERIM: replace with the mappings-based ADT handler (A01/A04/A05/A08/A28/A31 → index +
-            # Patient + Encounter + Coverage) and add A40 (merge).
-            Binding(adt_patient, "adt-patient-interim", message_type="ADT", trigger_event="A04"),
-            Binding(adt_patient, "adt-patient-interim", message_type="ADT", trigger_event="A08"),
-            # Registration points (lead): QBP^Q23 → RSP^K23 and QBP^Q22 → RSP^K22 (HandlerResult.response),
-            # DFT^P03 → ChargeItem, RDE^O11 → MedicationRequest, RDS^O13 → MedicationDispense,
-            # ORU^R01 → DiagnosticReport + Observation.
+            *(Binding(adt, "adt-patient", message_type="ADT", trigger_event=event) for event in ADT_EVENTS),
+            Binding(MergeHandler(index), "adt-merge", message_type="ADT", trigger_event="A40"),
+            Binding(PixQueryHandler(), "pix-query", message_type="QBP", trigger_event="Q23"),
+            Binding(PdqQueryHandler(), "pdq-query", message_type="QBP", trigger_event="Q22"),
+            Binding(ChargeHandler(index), "dft-charges", message_type="DFT", trigger_event="P03"),
+            Binding(PrescriptionHandler(index), "rde-prescription", message_type="RDE", trigger_event="O11"),
+            Binding(DispenseHandler(index), "rds-dispense", message_type="RDS", trigger_event="O13"),
+            Binding(ResultHandler(index), "oru-results", message_type="ORU", trigger_event="R01"),
         ]
     )

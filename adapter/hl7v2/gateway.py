@@ -21,9 +21,9 @@ from adapter.hl7v2.ack import DEFAULT_APPLICATION, build_ack, commit_code
 from adapter.hl7v2.ackmodes import AckPlan, ack_code
 from adapter.hl7v2.charsets import decode_text
 from adapter.hl7v2.handler import Peer
+from adapter.hl7v2.handlers.parsed import patient_key
 from adapter.hl7v2.locks import KeyedLocks
 from adapter.hl7v2.msh import Msh, read_msh
-from adapter.hl7v2.pid import patient_key
 from adapter.hl7v2.router import Binding, BindingTable, MessageContext, message_kind
 from adapter.hl7v2.senders import SenderConfig, SenderTable, sender_key
 from adapter.security.audit import OUTCOME_MINOR, OUTCOME_SERIOUS, Auditor
@@ -159,7 +159,7 @@ class Gateway:
         try:
             text = decode_text(stored.raw, msh.codec, charset=msh.charset)
             context = MessageContext(stored.id, config.key, msh, stored.raw, text, config, peer, replay)
-            key = patient_key(context.segments, msh, config.key)
+            key = patient_key(context)
             async with self._locks.hold(None if key is None else f"patient|{key}"):
                 async with self._storage.unit_of_work() as uow:
                     if not replay:  # another connection may have finished it while we waited

@@ -7,6 +7,11 @@ as sent). A file looks like::
     charset = "gbk"                          # when MSH-18 is empty (many HIS send GBK silently)
     ack_mode = "original"                    # auto | original | enhanced
     allowed = ["10.1.2.0/24", "cn:his.h001"] # addresses, CIDR blocks, client certificate CNs
+    hospital_code = "H001"                   # MR/PI numbers without CX.4 are this hospital's
+    identifier_types = { "PI@H001" = "outpatient-number", "MedCard" = "ssc-card-number" }
+    z_segments = { ZPI = "urn:example:zpi" } # kept as an extension instead of being reported
+
+The last three make the sender's ``SenderProfile`` for mappings.v2_to_fhir (``SenderConfig.profile``).
 
 Unknown keys are refused (a typo must not silently turn a setting off). Senders missing from the file
 get the listener defaults, or AR "not allowed" when ``hl7_require_known_sender`` is on.
@@ -26,9 +31,12 @@ from adapter.errors import SenderNotAllowed
 from adapter.hl7v2.access import AllowList
 from adapter.hl7v2.charsets import resolve_default
 from adapter.hl7v2.handler import Peer
+from mappings.v2_to_fhir import DEFAULT_PROFILE, SenderProfile
 
 ACK_MODES = frozenset({"auto", "original", "enhanced"})
-_KEYS = frozenset({"charset", "ack_mode", "allowed", "description"})
+_KEYS = frozenset(
+    {"charset", "ack_mode", "allowed", "description", "hospital_code", "identifier_types", "z_segments"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +46,9 @@ class SenderConfig:
     ack_mode: str = "auto"  # auto: as MSH-15/16 say; original: ignore them; enhanced: AL where empty
     allowed: AllowList = field(default_factory=AllowList)
     known: bool = True  # False for the defaults given to a sender that is not in the file
+    # How the mappings read this sender (hospital code, CX.5 overrides, Z-segments). An empty hospital
+    # code means MSH-4.1 (see adapter.hl7v2.handlers.parsed.sender_profile).
+    profile: SenderProfile = DEFAULT_PROFILE
 
 
 def sender_key(application: str, facility: str, component_sep: str = "^") -> str:
@@ -139,4 +150,23 @@ def _config(key: str, value: Any, path: Path) -> SenderConfig:
         allow_list = AllowList.parse(str(entry) for entry in allowed)
     except ValueError as exc:
         raise ValueError(f"{path}: sender {key!r}: {exc}") from None
-    return SenderConfig(key=key, codec=codec, ack_mode=ack_mode, allowed=allow_list)
+    return SenderConfig(
+        key=key, codec=codec, ack_mode=ack_mode, allowed=allow_list, profile=_profile(key, value, path)
+    )
+
+
+def _profile(key: str, value: dict[str, Any], path: Path) -> SenderProfile:
+    tables: dict[str, dict[str, str]] = {}
+    for name in ("identifier_types", "z_segments"):
+        table = value.get(name, {})
+        if not isinstance(table, dict):
+            raise ValueError(f"{path}: sender {key!r}: {name} must be a table")
+        tables[name] = {str(k): str(v) for k, v in table.items()}
+    try:
+        return SenderProfile(
+            hospital_code=str(value.get("hospital_code", "")),
+            identifier_types=tables["identifier_types"],
+            z_segments=tables["z_segments"],
+        )
+    except ValueError as exc:
+        raise ValueError(f"{path}: sender {key!r}: {exc}") from None

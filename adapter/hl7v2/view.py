@@ -11,10 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from adapter.errors import DualcodeError
+from adapter.hl7v2.handlers.report import mapping_report
 from adapter.hl7v2.msh import Msh, read_msh
 from adapter.hl7v2.router import message_kind
 from adapter.security.masking import mask_name, mask_text
 from adapter.storage.records import StoredMessage
+from mappings.hl7v2 import parse
+from mappings.v2_to_fhir import SenderProfile, map_message
 
 # Segment -> fields holding a person's name, address, phone or other free identifying text.
 PERSON_FIELDS: dict[str, frozenset[int]] = {
@@ -68,7 +71,18 @@ def parse_view(raw: bytes, codec: str) -> dict[str, Any]:
         "segments": [
             s[:3].decode("ascii", "replace") for s in raw.replace(b"\n", b"\r").split(b"\r") if s.strip()
         ][:200],
+        "mapping": _mapping(raw, msh),
     }
+
+
+def _mapping(raw: bytes, msh: Msh) -> dict[str, Any]:
+    """What the v2 -> FHIR mapping leaves out, by location and reason (never values), so nothing is
+    silently dropped. Shown with the default profile: a sender's overrides can map more."""
+    try:
+        text = raw.decode(msh.text_codec, errors="strict")
+        return mapping_report(map_message(parse(text), SenderProfile()))
+    except (UnicodeDecodeError, LookupError, ValueError) as exc:
+        return {"error": type(exc).__name__}
 
 
 def mask_hl7(text: str) -> str:

@@ -163,10 +163,15 @@ class BulkImporter:
         self, uow: UnitOfWork, fresh: list[_New], summary: ImportSummary, payors: set[str]
     ) -> list[ImportRecord]:
         """Link and create the new people; returns those whose anchor another unit of work took."""
+        # Links go in (system, value) order: concurrent imports of overlapping people then wait on
+        # each other in one order instead of deadlocking (PostgreSQL).
+        fresh = sorted(fresh, key=lambda p: _key(p.anchor))
         anchors = await uow.identities.link_many([NewLink(*_key(p.anchor), p.patient_id) for p in fresh])
         won = [p for p, link in zip(fresh, anchors, strict=True) if link.patient_id == p.patient_id]
         lost = [p.record for p, link in zip(fresh, anchors, strict=True) if link.patient_id != p.patient_id]
-        others = [(p, i) for p in won for i in p.identifiers if i != p.anchor]
+        others = sorted(
+            ((p, i) for p in won for i in p.identifiers if i != p.anchor), key=lambda o: _key(o[1])
+        )
         held = await uow.identities.link_many([NewLink(*_key(i), p.patient_id) for p, i in others])
         for (person, identifier), link in zip(others, held, strict=True):
             if link.patient_id != person.patient_id:

@@ -26,15 +26,13 @@ def coverage_id(patient_id: str, insutype: str, insured_region: str) -> str:
 
 
 def coverage_tokens(body: dict[str, Any]) -> tuple[SearchToken, ...]:
-    """identifier (psn_no), patient and beneficiary (``Patient/<id>``), as reference params are kept."""
-    tokens = [
-        SearchToken("identifier", i.get("system"), i["value"])
-        for i in body.get("identifier", [])
-        if i.get("value")
+    """patient (``Patient/<id>``), type (insutype) and identifier (psn_no): the tokens the card-scan
+    path's CoverageKeeper indexes (adapter/scan/coverage.py), so either path finds the other's."""
+    tokens = [SearchToken("patient", None, body["beneficiary"]["reference"])]
+    tokens += [
+        SearchToken("type", c.get("system"), c["code"]) for c in body.get("type", {}).get("coding", [])
     ]
-    beneficiary = body.get("beneficiary", {}).get("reference")
-    if beneficiary:
-        tokens += [SearchToken("patient", None, beneficiary), SearchToken("beneficiary", None, beneficiary)]
+    tokens += [SearchToken("identifier", i.get("system"), i["value"]) for i in body.get("identifier", [])]
     return tuple(tokens)
 
 

@@ -229,22 +229,21 @@ class Dispatcher:
     async def _mark(self, items: list[tuple[OutboxEvent, Receipt]]) -> list[tuple[str, str]]:
         outcomes = []
         now = self._clock()
+        delivered = [event for event, receipt in items if receipt.delivered]
         async with self.storage.unit_of_work() as uow:
+            marked = await uow.outbox.mark_delivered_many([(e.id, e.attempts) for e in delivered])
+            outcomes += [(e.destination, "delivered") for e in delivered if e.id in marked]
             for event, receipt in items:
+                if receipt.delivered:
+                    continue
+                retry_at = self.policy.retry_at(event.attempts, now, self._rng) if receipt.retryable else None
                 try:
-                    if receipt.delivered:
-                        await uow.outbox.mark_delivered(event.id, attempt=event.attempts)
-                        outcomes.append((event.destination, "delivered"))
-                        continue
-                    retry_at = (
-                        self.policy.retry_at(event.attempts, now, self._rng) if receipt.retryable else None
-                    )
                     await uow.outbox.mark_failed(
                         event.id, error=receipt.detail or "failed", retry_at=retry_at, attempt=event.attempts
                     )
-                    outcomes.append((event.destination, "failed" if retry_at else "dead"))
                 except VersionConflict:
                     continue  # the lease expired and another claim owns the event now
+                outcomes.append((event.destination, "failed" if retry_at else "dead"))
         return outcomes
 
     async def _refresh_counts(self) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from adapter.errors import VersionConflict
 from adapter.storage.ports import Storage
 from adapter.storage.records import OutboxEvent
 from his_connectors import DestinationsConfig
@@ -22,14 +23,14 @@ async def fan_out(storage: Storage, events: Sequence[OutboxEvent], config: Desti
     then goes one by one."""
     written = 0
     async with storage.unit_of_work() as uow:
+        marked = await uow.outbox.mark_delivered_many([(e.id, e.attempts) for e in events])
+        if len(marked) != len(events):
+            raise VersionConflict("a fan-out claim was lost")  # rolls back: nothing is written
         for event in events:
-            await uow.outbox.mark_delivered(event.id, attempt=event.attempts)
-            for destination in config.subscribers(event.topic):
-                await uow.outbox.add(
-                    topic=event.topic,
-                    destination=destination.code,
-                    ordering_key=event.ordering_key,
-                    payload=event.payload,
-                )
-                written += 1
+            written += await uow.outbox.add_many(
+                topic=event.topic,
+                ordering_key=event.ordering_key,
+                payload=event.payload,
+                destinations=[d.code for d in config.subscribers(event.topic)],
+            )
     return written

@@ -22,6 +22,8 @@ from adapter.storage.records import (
     NewLink,
     NewResource,
     OutboxEvent,
+    SamplingRegistration,
+    SamplingTube,
     SearchToken,
     StoredMessage,
     StoredResource,
@@ -191,6 +193,12 @@ class OutboxStore(Protocol):
         self, *, topic: str, destination: str, ordering_key: str, payload: dict[str, Any]
     ) -> OutboxEvent: ...
 
+    async def add_many(
+        self, *, topic: str, ordering_key: str, payload: dict[str, Any], destinations: Sequence[str]
+    ) -> int:
+        """The same event for each destination, in that order (a fan-out). Returns how many."""
+        ...
+
     async def get(self, event_id: str) -> OutboxEvent: ...
 
     async def claim(self, *, limit: int, now: datetime, lease_s: float) -> list[OutboxEvent]:
@@ -202,6 +210,11 @@ class OutboxStore(Protocol):
         """With ``attempt`` (the claimed event's attempts): only while that claim still holds, i.e.
         the event is delivering with that attempt number; else VersionConflict (its lease expired and
         another dispatcher claimed it). The fence makes a fan-out happen once."""
+        ...
+
+    async def mark_delivered_many(self, claims: Sequence[tuple[str, int]]) -> set[str]:
+        """Fenced mark_delivered of many (event id, attempt) claims at once; returns the ids marked
+        (those whose claim still held). Unknown ids are skipped."""
         ...
 
     async def mark_failed(
@@ -250,6 +263,61 @@ class ClientStore(Protocol):
     async def list(self) -> list[ClientRecord]: ...
 
 
+class SamplingStore(Protocol):
+    """Pooled sample tubes and the people bound to them (adapter.sampling).
+
+    Registrations into one tube queue behind ``lock_tube``/``open_tube`` (a row lock on PostgreSQL,
+    the single writer on SQLite, the store lock in memory), so positions are handed out one by one.
+    Uniqueness of (tube, position), (tube, patient) and client_ref is also enforced by the store:
+    DuplicateKey (a backstop; the unit of work is then unusable)."""
+
+    async def open_tube(self, *, barcode: str, round: str, point: str, pool_size: int) -> SamplingTube:
+        """Create the tube when it is new; return it as stored (an existing tube is never changed),
+        locked until the unit of work ends."""
+        ...
+
+    async def lock_tube(self, barcode: str) -> SamplingTube | None:
+        """The tube, locked until the unit of work ends; None when unknown."""
+        ...
+
+    async def get_tube(self, barcode: str) -> SamplingTube | None: ...
+
+    async def add(self, registration: SamplingRegistration) -> SamplingRegistration:
+        """Store a registration at its position and count it in its tube (status full when the
+        tube's filled count reaches its pool size)."""
+        ...
+
+    async def set_status(self, barcode: str, status: str, *, at: datetime) -> SamplingTube:
+        """open | full | closed; closing records closed_at. ResourceNotFound for an unknown tube."""
+        ...
+
+    async def set_result(self, barcode: str, result: str, *, at: datetime) -> SamplingTube: ...
+
+    async def member(self, tube: str, patient_id: str) -> SamplingRegistration | None: ...
+
+    async def by_client_ref(self, client_ref: str) -> SamplingRegistration | None: ...
+
+    async def members(self, tube: str) -> list[SamplingRegistration]:
+        """By position."""
+        ...
+
+    async def tubes_of(self, patient_id: str, round: str) -> list[str]:
+        """Barcodes of the tubes of ``round`` the person is registered in, oldest first."""
+        ...
+
+    async def list_tubes(
+        self,
+        *,
+        status: str | None = None,
+        round: str | None = None,
+        result: str | None = None,
+        closed_since: datetime | None = None,
+        limit: int = 100,
+    ) -> list[SamplingTube]:
+        """Oldest first (by seq); ``closed_since`` keeps tubes closed at or after it."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction across every store. Leaving the block normally commits; an exception rolls
     everything back and propagates."""
@@ -260,6 +328,7 @@ class UnitOfWork(Protocol):
     outbox: OutboxStore
     audit: AuditLog
     clients: ClientStore
+    sampling: SamplingStore
 
 
 class Storage(Protocol):

@@ -125,3 +125,41 @@ class ClientRecord:
     created_at: datetime
     organization: str | None = None
     active: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class SamplingTube:
+    """A pooled sample tube at a nucleic-acid sampling point (adapter.sampling).
+
+    ``filled`` counts members (positions 1..filled are taken); status open -> full -> closed; a lab
+    result (positive | negative) is set after closing."""
+
+    barcode: str
+    round: str  # the testing campaign
+    point: str  # the sampling point that opened it
+    pool_size: int  # 5, 10 or 20: fixed by the first registration
+    opened_at: datetime
+    filled: int = 0
+    status: str = "open"  # open | full | closed
+    closed_at: datetime | None = None
+    result: str | None = None  # positive | negative
+    resulted_at: datetime | None = None
+    seq: int = 0  # insertion order, assigned by the store
+
+
+@dataclass(frozen=True, slots=True)
+class SamplingRegistration:
+    """One person bound to one position of one tube. (tube, position) and (tube, patient_id) are
+    unique, and so is ``client_ref`` (the id an offline client gave the scan)."""
+
+    id: str
+    tube: str
+    position: int
+    patient_id: str
+    round: str
+    point: str
+    registered_at: datetime
+    actor: str  # the API client that registered it
+    name_masked: str = ""  # 张* : shown to the worker; the name itself stays in the Patient
+    client_ref: str | None = None
+    scanned_at: datetime | None = None  # the client's clock (offline batches)

@@ -123,8 +123,15 @@ class BackgroundHisMllp:
         return self.server.port
 
     def start(self) -> BackgroundHisMllp:
+        """OSError when the port is taken (the thread and its loop are ended again)."""
         self._thread.start()
-        asyncio.run_coroutine_threadsafe(self.server.start(), self._loop).result(timeout=10)
+        try:
+            asyncio.run_coroutine_threadsafe(self.server.start(), self._loop).result(timeout=10)
+        except BaseException:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=10)
+            self._loop.close()
+            raise
         return self
 
     def go_away(self) -> None:

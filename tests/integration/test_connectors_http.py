@@ -77,3 +77,23 @@ async def test_fhir_rest_and_refusals(sandbox: BackgroundSandbox) -> None:
     assert not down.delivered and down.retryable
     types = [i["type"] for i in _received(sandbox, "H0002")["items"]]  # type: ignore[union-attr]
     assert types == ["Patient update", "Patient update", "Patient update", "Patient create"]
+
+
+async def test_the_sandbox_serves_the_his_mllp_receiver() -> None:
+    from his_connectors.mllp import MllpConnector
+    from sandbox.server import free_port
+
+    port = free_port()
+    running = BackgroundSandbox(SandboxConfig(port=0, people=5, his_mllp_port=port)).start()
+    try:
+        connector = MllpConnector("127.0.0.1", port, timeout_s=5)
+        try:
+            assert (await connector.deliver(envelope(hospital="DEMO01"))).delivered
+        finally:
+            await connector.close()
+        seen = await asyncio.to_thread(_received, running, "DEMO01")
+        [item] = seen["items"]  # type: ignore[misc]
+        assert item["type"] == "ADT^A04" and item["channel"] == "mllp" and item["raw"].startswith("MSH|")
+    finally:
+        running.stop()
+        running._server.config.app.state.his_mllp.stop()  # the receiver's own thread

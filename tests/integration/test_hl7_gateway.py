@@ -20,6 +20,7 @@ from adapter.hl7v2.gateway import Gateway
 from adapter.hl7v2.senders import SenderConfig, SenderTable
 from adapter.security.audit import Auditor
 from adapter.storage import SqlStorage, Storage, Vault
+from mappings.v2_to_fhir import SenderProfile
 from tests.contract.storage.databases import sqlite_database
 from tests.unit.hl7v2.samples import adt, msa, segment
 
@@ -110,7 +111,7 @@ async def test_split_and_back_to_back_frames(rig: Rig) -> None:
     wire = frame(adt("SPLIT").encode())
     pieces = [wire[:1], wire[1:10], wire[10:-2], wire[-2:-1], wire[-1:]]  # ... FS | CR
     assert [msa(a) for a in await send(port, pieces, 1)] == [("AA", "SPLIT")]
-    burst = b"".join(frame(adt(f"B{i}", event="A08", family=f"V{i}").encode()) for i in range(5))
+    burst = b"".join(frame(adt(f"B{i}", event="A08", phone=f"1390000000{i}").encode()) for i in range(5))
     acks = await send(port, [burst], 5)
     assert [msa(a) for a in acks] == [("AA", f"B{i}") for i in range(5)]
     assert await rig.patient_versions() == [6]  # one patient: registered, then five updates in order
@@ -126,7 +127,8 @@ async def test_a_connection_dropped_mid_frame_stores_nothing_and_the_listener_se
 
 
 async def test_gbk_with_empty_msh_18_and_a_gbk_sender(rig: Rig) -> None:
-    senders = SenderTable({"HIS^协和": SenderConfig("HIS^协和", codec="gb18030")})
+    profile = SenderProfile(identifier_types={"MR@协和": "urn:dualcode:hospital:PUMCH:patient-number"})
+    senders = SenderTable({"HIS^协和": SenderConfig("HIS^协和", codec="gb18030", profile=profile)})
     port = await rig.serve(senders)
     raw = adt("G1", facility="协和", family="欧阳", given="娜娜").encode("gbk")
     (ack,) = await send(port, [frame(raw)], 1)
@@ -135,7 +137,7 @@ async def test_gbk_with_empty_msh_18_and_a_gbk_sender(rig: Rig) -> None:
         stored = await uow.messages.find("HIS^协和", "G1")
         assert stored is not None and stored.raw == raw and stored.patient_id is not None
         patient = await uow.resources.read("Patient", stored.patient_id)
-    assert patient.body["name"] == [{"family": "欧阳", "given": ["娜娜"]}]
+    assert patient.body["name"][0]["text"] == "欧阳娜娜"
 
 
 async def test_a_duplicate_control_id_gets_the_same_ack_and_runs_once(rig: Rig) -> None:
@@ -156,7 +158,7 @@ async def test_enhanced_mode_commit_ack_then_application_ack(rig: Rig) -> None:
 
 async def test_an_unmatched_type_is_ar_no_destination(rig: Rig) -> None:
     port = await rig.serve()
-    (ack,) = await send(port, [frame(adt("U1", message_type="ORU", event="R01").encode())], 1)
+    (ack,) = await send(port, [frame(adt("U1", message_type="ORM", event="O01").encode())], 1)
     assert msa(ack) == ("AR", "U1") and segment(ack, "ERR")[3].startswith("200^")
     assert await rig.status("HIS^H001", "U1") == "rejected"
 
@@ -183,7 +185,7 @@ async def test_concurrent_connections_for_one_patient_lose_no_update(rig: Rig) -
     await send(port, [frame(adt("R0").encode())], 1)
 
     def feed(n: int) -> list[bytes]:
-        wires = [frame(adt(f"C{n}-{i}", event="A08", family=f"F{n}{i}").encode()) for i in range(10)]
+        wires = [frame(adt(f"C{n}-{i}", event="A08", phone=f"139{n:04d}{i:04d}").encode()) for i in range(10)]
         return raw_client(port, [b"".join(wires)], 10)
 
     results = await asyncio.gather(*(asyncio.to_thread(feed, n) for n in range(4)))

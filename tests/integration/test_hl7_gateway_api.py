@@ -61,15 +61,18 @@ async def test_list_masks_for_his_and_not_for_admin(api: Api) -> None:
     item = his["messages"][0]
     assert item["status"] == "processed" and item["raw_masked"] is True
     assert "欧阳" not in item["raw"] and "11010519491231002X" not in item["raw"]
-    assert item["resources"] == [f"Patient/{item['patient_id']}/_history/1"]
+    assert item["resources"][0] == f"Patient/{item['patient_id']}/_history/1"
     assert item["parse"]["message_type"] == "ADT^A04" and "MSA|AA|M1" in item["ack"]
+    # The mapping report names what was not mapped by location only, never by value.
+    assert set(item["parse"]["mapping"]) >= {"unmapped", "issues"}
+    assert "11010519491231002X" not in str(item["parse"]["mapping"])
     admin = (await api.get("/api/messages", "admin")).json()["messages"][0]
     assert "欧阳^娜娜" in admin["raw"] and admin["raw_masked"] is False
 
 
 async def test_filters(api: Api) -> None:
     await api.send(adt("F1").encode())
-    await api.send(adt("F2", message_type="ORU", event="R01").encode())
+    await api.send(adt("F2", message_type="ORM", event="O01").encode())
     await api.send(adt("F3", patient="OTHER", application="LIS").encode())
 
     async def ids(**params: Any) -> list[str]:
@@ -139,4 +142,6 @@ async def test_reprocess_rules(api: Api) -> None:
     assert refused.status_code == 400 and "force" in refused.text
     assert (await post(done.id, "his", force=True)).status_code == 403
     forced = await post(done.id, "admin", force=True)
-    assert forced.status_code == 200 and forced.json()["resources"][0].endswith("/_history/2")
+    # Run again: the same person (the index keeps one Patient, unchanged), a processed outcome.
+    assert forced.status_code == 200 and forced.json()["status"] == "processed"
+    assert forced.json()["resources"][0] == done.resources[0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import builtins
 import copy
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -36,6 +37,13 @@ class MemoryOutboxStore:
         )
         self._tx.journal.put(state.outbox, event.id, event)
         return _copy(event)
+
+    async def add_many(
+        self, *, topic: str, ordering_key: str, payload: dict[str, Any], destinations: Sequence[str]
+    ) -> int:
+        for destination in destinations:
+            await self.add(topic=topic, destination=destination, ordering_key=ordering_key, payload=payload)
+        return len(destinations)
 
     async def get(self, event_id: str) -> OutboxEvent:
         return _copy(self._event(event_id))
@@ -70,6 +78,16 @@ class MemoryOutboxStore:
     async def mark_delivered(self, event_id: str, *, attempt: int | None = None) -> OutboxEvent:
         event = self._fenced(event_id, attempt)
         return _copy(self._put(replace(event, status="delivered", next_attempt_at=None)))
+
+    async def mark_delivered_many(self, claims: Sequence[tuple[str, int]]) -> set[str]:
+        marked: set[str] = set()
+        outbox = self._tx.check().outbox
+        for event_id, attempt in claims:
+            event = outbox.get(event_id)
+            if event is not None and event.status == "delivering" and event.attempts == attempt:
+                self._put(replace(event, status="delivered", next_attempt_at=None))
+                marked.add(event_id)
+        return marked
 
     async def mark_failed(
         self, event_id: str, *, error: str, retry_at: datetime | None, attempt: int | None = None

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from adapter.storage.memory.journal import Journal
+from adapter.storage.memory.sampling import SamplingTables
 from adapter.storage.records import AuditRecord, ClientRecord, IdentityLink, OutboxEvent, StoredMessage
 from adapter.storage.shared import UtcClock
 
@@ -37,6 +38,7 @@ class MemoryState:
     audit_ids: set[str] = field(default_factory=set)
     clients: dict[str, ClientRecord] = field(default_factory=dict)
     counters: dict[str, int] = field(default_factory=dict)
+    sampling: SamplingTables = field(default_factory=SamplingTables)
 
 
 class Tx:

@@ -17,6 +17,7 @@ from adapter.storage.memory.identities import MemoryIdentityStore
 from adapter.storage.memory.messages import MemoryMessageStore
 from adapter.storage.memory.outbox import MemoryOutboxStore
 from adapter.storage.memory.resources import MemoryFhirRepository
+from adapter.storage.memory.sampling import MemorySamplingStore
 from adapter.storage.memory.state import MemoryState, Tx
 from adapter.storage.ports import (
     AuditLog,
@@ -25,6 +26,7 @@ from adapter.storage.ports import (
     IdentityStore,
     MessageStore,
     OutboxStore,
+    SamplingStore,
     UnitOfWork,
 )
 from adapter.storage.shared import UtcClock
@@ -33,7 +35,7 @@ from adapter.storage.shared import UtcClock
 class MemoryUnitOfWork:
     """Each store is typed as its port, so mypy checks the implementations against the Protocols."""
 
-    __slots__ = ("audit", "clients", "identities", "messages", "outbox", "resources")
+    __slots__ = ("audit", "clients", "identities", "messages", "outbox", "resources", "sampling")
 
     def __init__(self, tx: Tx) -> None:
         self.resources: FhirRepository = MemoryFhirRepository(tx)
@@ -42,6 +44,7 @@ class MemoryUnitOfWork:
         self.outbox: OutboxStore = MemoryOutboxStore(tx)
         self.audit: AuditLog = MemoryAuditLog(tx)
         self.clients: ClientStore = MemoryClientStore(tx)
+        self.sampling: SamplingStore = MemorySamplingStore(tx)
 
 
 class MemoryStorage:

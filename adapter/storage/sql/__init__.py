@@ -1,4 +1,4 @@
-"""SQL Storage (SQLAlchemy 2 Core, async): SQLite via aiosqlite, PostgreSQL via asyncpg."""
+"""SQL Storage (SQLAlchemy 2 Core): SQLite via stdlib sqlite3 on the event loop, PostgreSQL via asyncpg."""
 
 from adapter.storage.sql.engine import make_engine
 from adapter.storage.sql.schema import metadata

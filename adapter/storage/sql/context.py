@@ -8,13 +8,12 @@ ServiceUnavailable.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import CursorResult
+from sqlalchemy.engine import CursorResult, Dialect
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.dml import Insert
 
@@ -22,12 +21,27 @@ from adapter.errors import DuplicateKey, ServiceUnavailable
 from adapter.storage.shared import UtcClock, dump_json, load_json
 from adapter.storage.vault import Vault
 
+Params = Mapping[str, Any] | Sequence[Mapping[str, Any]]
+
+
+class SqlConnection(Protocol):
+    """An AsyncConnection (PostgreSQL) or SQLite's LoopConnection (``sqlite_loop``)."""
+
+    @property
+    def dialect(self) -> Dialect: ...
+
+    async def execute(self, statement: Executable, parameters: Params | None = None) -> CursorResult[Any]: ...
+
+    async def exec_driver_sql(
+        self, statement: str, parameters: list[tuple[Any, ...]]
+    ) -> CursorResult[Any]: ...
+
 
 class SqlContext:
     __slots__ = ("_active", "_conn", "_read_only", "clock", "dialect", "vault")
 
     def __init__(
-        self, conn: AsyncConnection, *, vault: Vault, clock: UtcClock, read_only: bool = False
+        self, conn: SqlConnection, *, vault: Vault, clock: UtcClock, read_only: bool = False
     ) -> None:
         self._conn = conn
         self._read_only = read_only
@@ -46,7 +60,7 @@ class SqlContext:
     async def execute(
         self,
         statement: Executable,
-        params: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
+        params: Params | None = None,
     ) -> CursorResult[Any]:
         if not self._active:
             raise RuntimeError("the unit of work has ended; open a new one")
@@ -59,6 +73,25 @@ class SqlContext:
             if mapped is exc:
                 raise
             raise mapped from exc
+
+    async def execute_driver(self, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        """executemany of SQL already compiled for this dialect, with rows already in driver form:
+        no per-row parameter processing (bulk writes; see ``bulk.BulkInsert``)."""
+        if not self._active:
+            raise RuntimeError("the unit of work has ended; open a new one")
+        if self._read_only:
+            raise RuntimeError("this unit of work is read-only")
+        try:
+            await self._conn.exec_driver_sql(sql, list(rows))
+        except Exception as exc:
+            mapped = map_db_error(exc)
+            if mapped is exc:
+                raise
+            raise mapped from exc
+
+    @property
+    def sa_dialect(self) -> Dialect:
+        return self._conn.dialect
 
     def insert_ignoring(self, table: Table, *conflict_columns: str) -> Insert:
         """INSERT … ON CONFLICT DO NOTHING: a clash yields no row instead of an error, so the

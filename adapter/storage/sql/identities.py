@@ -11,11 +11,12 @@ from sqlalchemy.engine import Row
 from adapter.errors import DuplicateKey
 from adapter.storage.records import IdentityLink, NewLink
 from adapter.storage.shared import identity_key
-from adapter.storage.sql.bulk import KEYS_PER_QUERY, ROWS_PER_STATEMENT, chunks
+from adapter.storage.sql.bulk import KEYS_PER_QUERY, chunks, driver_value, insert_rows
 from adapter.storage.sql.context import SqlContext
 from adapter.storage.sql.schema import identity_links
 
 L = identity_links.c
+_LINK_COLUMNS = ("value_hash", "system", "value", "patient_id", "created_at", "flagged", "note")
 
 
 class SqlIdentityStore:
@@ -56,35 +57,43 @@ class SqlIdentityStore:
     async def find_many(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], IdentityLink]:
         blind_index = self._ctx.vault.blind_index
         by_hash = {blind_index(identity_key(system, value)): (system, value) for system, value in keys}
-        return {by_hash[h]: link for h, link in (await self._by_hashes(list(by_hash))).items()}
+        return await self._held(by_hash)
 
     async def link_many(self, links: Sequence[NewLink]) -> list[IdentityLink]:
         """Insert-or-ignore every link, then read back which patient holds each identifier."""
         ctx = self._ctx
         now = ctx.clock.now()
+        at = driver_value(ctx, L.created_at, now)
         hashes = [ctx.vault.blind_index(identity_key(new.system, new.value)) for new in links]
         rows = [
-            {
-                "value_hash": value_hash,
-                "system": new.system,
-                "value": ctx.seal(new.value.encode("utf-8"), f"identity/{value_hash}"),
-                "patient_id": new.patient_id,
-                "created_at": now,
-                "flagged": new.flagged,
-                "note": ctx.seal_text(new.note, f"identity-note/{value_hash}"),
-            }
+            (
+                value_hash,
+                new.system,
+                ctx.seal(new.value.encode("utf-8"), f"identity/{value_hash}"),
+                new.patient_id,
+                at,
+                driver_value(ctx, L.flagged, new.flagged),
+                ctx.seal_text(new.note, f"identity-note/{value_hash}"),
+            )
             for new, value_hash in zip(links, hashes, strict=True)
         ]
-        for chunk in chunks(rows, ROWS_PER_STATEMENT):
-            await ctx.execute(ctx.insert_ignoring(identity_links, "value_hash"), chunk)
-        held = await self._by_hashes(list(dict.fromkeys(hashes)))
-        return [held[value_hash] for value_hash in hashes]
+        await insert_rows(ctx, identity_links, _LINK_COLUMNS, rows, ignore_conflict_on="value_hash")
+        held = await self._held({h: (new.system, new.value) for h, new in zip(hashes, links, strict=True)})
+        return [held[(new.system, new.value)] for new in links]
 
-    async def _by_hashes(self, hashes: list[str]) -> dict[str, IdentityLink]:
-        found: dict[str, IdentityLink] = {}
-        for chunk in chunks(hashes, KEYS_PER_QUERY):
-            statement = select(identity_links).where(L.value_hash.in_(chunk))
-            found.update((row.value_hash, self._link(row)) for row in await self._ctx.execute(statement))
+    async def _held(self, by_hash: dict[str, tuple[str, str]]) -> dict[tuple[str, str], IdentityLink]:
+        """The links of these blind indexes. The values are the caller's (the same hash is the same
+        identifier), so nothing but notes needs decrypting."""
+        found: dict[tuple[str, str], IdentityLink] = {}
+        columns = (L.value_hash, L.patient_id, L.created_at, L.flagged, L.note)
+        for chunk in chunks(list(by_hash), KEYS_PER_QUERY):
+            statement = select(*columns).where(L.value_hash.in_(chunk))
+            for row in await self._ctx.execute(statement):
+                system, value = by_hash[row.value_hash]
+                note = self._ctx.open_text(row.note, f"identity-note/{row.value_hash}")
+                found[(system, value)] = IdentityLink(
+                    system, value, row.patient_id, row.created_at, row.flagged, note
+                )
         return found
 
     async def links_for(self, patient_id: str) -> list[IdentityLink]:

@@ -9,10 +9,11 @@ serialised, so the select-then-update is atomic already.
 from __future__ import annotations
 
 import builtins
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, func, insert, or_, select, tuple_, update
 from sqlalchemy.engine import Row
 
 from adapter.errors import ResourceNotFound, VersionConflict
@@ -62,6 +63,31 @@ class SqlOutboxStore:
         )
         return self._event((await ctx.execute(statement)).one())
 
+    async def add_many(
+        self, *, topic: str, ordering_key: str, payload: dict[str, Any], destinations: Sequence[str]
+    ) -> int:
+        if not destinations:
+            return 0
+        ctx = self._ctx
+        now = ctx.clock.now()
+        rows = []
+        for destination in destinations:
+            event_id = new_key()
+            rows.append(
+                {
+                    "id": event_id,
+                    "topic": topic,
+                    "destination": destination,
+                    "ordering_key": ordering_key,
+                    "payload": ctx.seal_json(payload, f"outbox/{event_id}"),
+                    "created_at": now,
+                    "status": "pending",
+                    "attempts": 0,
+                }
+            )
+        await ctx.execute(insert(outbox), rows)  # executemany: seq follows the list order
+        return len(rows)
+
     async def get(self, event_id: str) -> OutboxEvent:
         row = (await self._ctx.execute(select(outbox).where(E.id == event_id))).first()
         if row is None:
@@ -100,6 +126,19 @@ class SqlOutboxStore:
 
     async def mark_delivered(self, event_id: str, *, attempt: int | None = None) -> OutboxEvent:
         return await self._set(event_id, attempt, status="delivered", next_attempt_at=None)
+
+    async def mark_delivered_many(self, claims: Sequence[tuple[str, int]]) -> set[str]:
+        marked: set[str] = set()
+        for start in range(0, len(claims), 500):  # bounded statement size
+            chunk = [tuple(claim) for claim in claims[start : start + 500]]
+            statement = (
+                update(outbox)
+                .where(E.status == "delivering", tuple_(E.id, E.attempts).in_(chunk))
+                .values(status="delivered", next_attempt_at=None)
+                .returning(E.id)
+            )
+            marked.update(row.id for row in await self._ctx.execute(statement))
+        return marked
 
     async def mark_failed(
         self, event_id: str, *, error: str, retry_at: datetime | None, attempt: int | None = None

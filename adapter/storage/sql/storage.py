@@ -1,10 +1,11 @@
-"""SqlStorage: the Storage port on SQLAlchemy Core (async), unchanged on SQLite and PostgreSQL."""
+"""SqlStorage: the Storage port on SQLAlchemy Core, the same stores on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Protocol
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -17,17 +18,20 @@ from adapter.storage.ports import (
     IdentityStore,
     MessageStore,
     OutboxStore,
+    SamplingStore,
     UnitOfWork,
 )
 from adapter.storage.shared import UtcClock
 from adapter.storage.sql.audit import SqlAuditLog
 from adapter.storage.sql.clients import SqlClientStore
-from adapter.storage.sql.context import SqlContext, map_db_error
+from adapter.storage.sql.context import SqlConnection, SqlContext, map_db_error
 from adapter.storage.sql.engine import READ_ONLY, is_sqlite, make_engine
 from adapter.storage.sql.identities import SqlIdentityStore
 from adapter.storage.sql.messages import SqlMessageStore
 from adapter.storage.sql.outbox import SqlOutboxStore
 from adapter.storage.sql.resources import SqlFhirRepository
+from adapter.storage.sql.sampling import SqlSamplingStore
+from adapter.storage.sql.sqlite_loop import SqliteLoopUnits
 from adapter.storage.vault import Vault
 
 PING_TIMEOUT_S = 5.0
@@ -36,7 +40,7 @@ PING_TIMEOUT_S = 5.0
 class SqlUnitOfWork:
     """Each store is typed as its port, so mypy checks the implementations against the Protocols."""
 
-    __slots__ = ("audit", "clients", "identities", "messages", "outbox", "resources")
+    __slots__ = ("audit", "clients", "identities", "messages", "outbox", "resources", "sampling")
 
     def __init__(self, ctx: SqlContext) -> None:
         self.resources: FhirRepository = SqlFhirRepository(ctx)
@@ -45,58 +49,101 @@ class SqlUnitOfWork:
         self.outbox: OutboxStore = SqlOutboxStore(ctx)
         self.audit: AuditLog = SqlAuditLog(ctx)
         self.clients: ClientStore = SqlClientStore(ctx)
+        self.sampling: SamplingStore = SqlSamplingStore(ctx)
 
 
 class SqlStorage:
-    """The schema must be migrated first (``adapter.storage.migrate``)."""
+    """The schema must be migrated first (``adapter.storage.migrate``).
+
+    On SQLite (any driver in the URL) statements run on the event-loop thread with the stdlib
+    driver (``sqlite_loop``); on PostgreSQL through the async engine (asyncpg)."""
 
     def __init__(self, url: str, vault: Vault, *, pool_size: int = 10) -> None:
-        self._engine = make_engine(url, pool_size=pool_size)
+        self._url = url
+        self._pool_size = pool_size
         self._vault = vault
         self._clock = UtcClock()
-        # SQLite has one writer: queue this process's units of work instead of contending for it.
-        self._write_lock = asyncio.Lock() if is_sqlite(url) else None
+        self._engine: AsyncEngine | None = None
+        self._units: _Units
+        if is_sqlite(url):
+            self._units = SqliteLoopUnits(url, readers=pool_size)
+        else:
+            self._engine = make_engine(url, pool_size=pool_size)
+            self._units = _AsyncUnits(self._engine)
 
     @property
     def engine(self) -> AsyncEngine:
+        """An async engine on this database, for tools (bulk loads, checks). On SQLite it is made on
+        first use and units of work do not go through it."""
+        if self._engine is None:
+            self._engine = make_engine(self._url, pool_size=self._pool_size)
         return self._engine
 
     @asynccontextmanager
     async def unit_of_work(self, *, read_only: bool = False) -> AsyncIterator[UnitOfWork]:
-        # Only writers queue behind the SQLite write lock; readers use WAL snapshots concurrently.
-        lock = None if read_only else self._write_lock
-        serialised: AbstractAsyncContextManager[object] = lock or nullcontext()
-        async with serialised:
-            try:
-                conn = await self._engine.connect()
-                if read_only:
-                    await conn.execution_options(**{READ_ONLY: True})
-            except Exception as exc:
-                mapped = map_db_error(exc, connecting=True)
-                if mapped is exc:
-                    raise
-                raise mapped from exc
-            ctx = SqlContext(conn, vault=self._vault, clock=self._clock, read_only=read_only)
-            try:
-                async with conn.begin():
+        try:
+            async with self._units.transaction(read_only=read_only) as conn:
+                ctx = SqlContext(conn, vault=self._vault, clock=self._clock, read_only=read_only)
+                try:
                     yield SqlUnitOfWork(ctx)
-            except Exception as exc:
-                mapped = map_db_error(exc)  # e.g. the commit itself failed
-                if mapped is exc:
-                    raise
-                raise mapped from exc
-            finally:
-                ctx.end()
-                await conn.close()
+                finally:
+                    ctx.end()
+        except Exception as exc:
+            mapped = map_db_error(exc)  # e.g. the commit itself failed
+            if mapped is exc:
+                raise
+            raise mapped from exc
 
     async def ping(self) -> None:
         try:
             async with asyncio.timeout(PING_TIMEOUT_S):
-                async with self._engine.connect() as conn:
-                    await conn.execution_options(**{READ_ONLY: True})
-                    await conn.execute(text("SELECT 1"))
+                await self._units.ping()
         except Exception as exc:
             raise ServiceUnavailable("the database does not answer") from exc
 
     async def close(self) -> None:
-        await self._engine.dispose()
+        await self._units.close()
+        if self._engine is not None:
+            await self._engine.dispose()
+
+
+class _Units(Protocol):
+    """Where a SqlStorage gets its transactions from."""
+
+    def transaction(self, *, read_only: bool) -> AbstractAsyncContextManager[SqlConnection]: ...
+
+    async def ping(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class _AsyncUnits:
+    """Transactions on an async engine (PostgreSQL): each unit of work checks out a connection."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    @asynccontextmanager
+    async def transaction(self, *, read_only: bool) -> AsyncIterator[SqlConnection]:
+        try:
+            conn = await self._engine.connect()
+            if read_only:
+                await conn.execution_options(**{READ_ONLY: True})
+        except Exception as exc:
+            mapped = map_db_error(exc, connecting=True)
+            if mapped is exc:
+                raise
+            raise mapped from exc
+        try:
+            async with conn.begin():
+                yield conn
+        finally:
+            await conn.close()
+
+    async def ping(self) -> None:
+        async with self._engine.connect() as conn:
+            await conn.execution_options(**{READ_ONLY: True})
+            await conn.execute(text("SELECT 1"))
+
+    async def close(self) -> None:
+        pass  # SqlStorage disposes the engine

@@ -138,3 +138,37 @@ async def test_counts_and_list_by_destination(storage: Storage) -> None:
         assert await uow.outbox.counts() == {"pending": 2, "delivered": 1}
         assert [e.id for e in await uow.outbox.list(destination="his-b")] == [b1.id]
         assert [e.id for e in await uow.outbox.list(destination="his-a", status="delivered")] == [a1.id]
+
+
+async def test_add_many_fans_one_event_out_in_order(storage: Storage) -> None:
+    async with storage.unit_of_work() as uow:
+        count = await uow.outbox.add_many(
+            topic="patient.merged",
+            ordering_key="Patient/a",
+            payload={"patient": "Patient/a"},
+            destinations=["his-a", "his-b", "his-c"],
+        )
+        assert count == 3
+        assert await uow.outbox.add_many(topic="x", ordering_key="k", payload={}, destinations=[]) == 0
+        events = await uow.outbox.list()
+    assert [e.destination for e in events] == ["his-a", "his-b", "his-c"]
+    assert events[0].seq < events[1].seq < events[2].seq and len({e.id for e in events}) == 3
+    assert all(e.payload == {"patient": "Patient/a"} and e.status == "pending" for e in events)
+
+
+async def test_mark_delivered_many_is_fenced(storage: Storage) -> None:
+    a, b, c = (
+        (await _add(storage, "Patient/a", 1))[0],
+        (await _add(storage, "Patient/b", 1))[0],
+        (await _add(storage, "Patient/c", 1))[0],
+    )
+    claimed = {e.id: e.attempts for e in await _claim(storage)}
+    async with storage.unit_of_work() as uow:
+        marked = await uow.outbox.mark_delivered_many(
+            [(a.id, claimed[a.id]), (b.id, claimed[b.id] + 1), ("missing", 1)]
+        )
+        assert marked == {a.id}
+        assert (await uow.outbox.get(a.id)).status == "delivered"
+        assert (await uow.outbox.get(b.id)).status == "delivering"  # a stale claim: untouched
+        assert (await uow.outbox.get(c.id)).status == "delivering"
+        assert await uow.outbox.mark_delivered_many([]) == set()

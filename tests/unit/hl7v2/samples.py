@@ -18,6 +18,7 @@ def adt(
     application_ack: str = "",
     message_type: str = "ADT",
     processing_id: str = "P",
+    phone: str = "13812345678",
 ) -> str:
     tail = [accept, application_ack, "", charset]
     while tail and not tail[-1]:
@@ -27,7 +28,7 @@ def adt(
         f"MSH|^~\\&|{application}|{facility}|DUALCODE|DC|20261129101500||{message_type}^{event}^ADT_A01|"
         f"{control_id}|{processing_id}|{version}{msh_tail}\r"
         f"EVN|{event}|20261129101500\r"
-        f"PID|1||{patient}^^^{facility}^MR||{family}^{given}||19800101|M|||Road 1^^City||13812345678\r"
+        f"PID|1||{patient}^^^{facility}^MR||{family}^{given}||19800101|M|||Road 1^^City||{phone}\r"
         "PV1|1|O\r"
     )
 

@@ -8,13 +8,17 @@ from adapter.errors import SenderNotAllowed, ServiceUnavailable, UnparseableMess
 from adapter.hl7v2.bindings import default_bindings
 from adapter.hl7v2.gateway import Gateway
 from adapter.hl7v2.handler import Peer
-from adapter.hl7v2.interim_adt import adt_patient
+from adapter.hl7v2.handlers import AdtHandler
 from adapter.hl7v2.router import Binding, BindingTable, HandlerResult, MessageContext
 from adapter.hl7v2.senders import SenderConfig, SenderTable
+from adapter.mpi import PatientIndex
 from adapter.security.audit import Auditor
 from adapter.storage import MemoryStorage
 from adapter.storage.ports import UnitOfWork
+from mappings.v2_to_fhir import SenderProfile
 from tests.unit.hl7v2.samples import adt, msa, segment
+
+adt_patient = AdtHandler(PatientIndex())
 
 
 class Wire:
@@ -48,12 +52,14 @@ async def test_an_adt_is_stored_processed_and_acknowledged_aa() -> None:
         stored = await uow.messages.find("HIS^H001", "M1")
         assert stored is not None and stored.status == "processed" and stored.ack == ack
         assert stored.message_type == "ADT^A04" and stored.patient_id is not None
-        assert stored.resources == (f"Patient/{stored.patient_id}/_history/1",)
+        assert stored.resources[0] == f"Patient/{stored.patient_id}/_history/1"
+        assert [r.split("/")[0] for r in stored.resources] == ["Patient", "Encounter"]
         patient = await uow.resources.read("Patient", stored.patient_id)
         audit = await uow.audit.search(patient_id=stored.patient_id)
-    assert patient.body["name"] == [{"family": "SMITH", "given": ["JOHN"]}]
+    assert patient.body["name"][0]["text"] == "JOHN SMITH"
     assert patient.body["identifier"][0]["value"] == "P1001"
-    assert [a.operation for a in audit] == ["hl7 ADT^A04"] and audit[0].agent == "mllp:HIS^H001"
+    hl7 = [a for a in audit if a.operation == "hl7 ADT^A04"]
+    assert len(hl7) == 1 and hl7[0].agent == "mllp:HIS^H001"
 
 
 async def test_a_repeated_control_id_gets_the_same_ack_and_runs_once() -> None:
@@ -63,7 +69,7 @@ async def test_a_repeated_control_id_gets_the_same_ack_and_runs_once() -> None:
     again = await gw(adt("M1", family="CHANGED").encode(), wire.peer)
     assert again == first
     assert [v for _, v in await patients(storage)] == [1]
-    update = await gw(adt("M2", event="A08", family="JONES").encode(), wire.peer)
+    update = await gw(adt("M2", event="A08", phone="13900000001").encode(), wire.peer)
     assert msa(update) == ("AA", "M2") and [v for _, v in await patients(storage)] == [2]
 
 
@@ -79,9 +85,9 @@ async def test_a_message_stored_but_never_finished_runs_when_it_comes_again() ->
 async def test_unmatched_type_is_rejected_and_stored_as_rejected() -> None:
     storage = MemoryStorage()
     gw = gateway(storage)
-    ack = await gw(adt("R1", message_type="ORU", event="R01").encode(), Wire().peer)
+    ack = await gw(adt("R1", message_type="ORM", event="O01").encode(), Wire().peer)
     assert msa(ack) == ("AR", "R1") and "DC-4001" in segment(ack, "ERR")[5]
-    assert await gw(adt("R1", message_type="ORU", event="R01").encode(), Wire().peer) == ack
+    assert await gw(adt("R1", message_type="ORM", event="O01").encode(), Wire().peer) == ack
     async with storage.unit_of_work() as uow:
         stored = await uow.messages.find("HIS^H001", "R1")
     assert stored is not None and stored.status == "rejected" and stored.error is not None
@@ -122,7 +128,9 @@ async def test_a_failing_handler_rolls_back_its_effects_and_answers_ae_207() -> 
 
 async def test_gbk_without_msh_18_is_read_with_the_senders_charset() -> None:
     storage = MemoryStorage()
-    senders = SenderTable({"HIS^协和": SenderConfig("HIS^协和", codec="gb18030")})
+    # CX.4 协和 cannot name a system by itself: the sender's profile maps it.
+    profile = SenderProfile(identifier_types={"MR@协和": "urn:dualcode:hospital:PUMCH:patient-number"})
+    senders = SenderTable({"HIS^协和": SenderConfig("HIS^协和", codec="gb18030", profile=profile)})
     raw = adt("G1", facility="协和", family="张", given="三").encode("gbk")
     ack = await gateway(storage, senders=senders)(raw, Wire().peer)
     assert msa(ack, "gbk") == ("AA", "G1")
@@ -131,7 +139,8 @@ async def test_gbk_without_msh_18_is_read_with_the_senders_charset() -> None:
         stored = await uow.messages.find("HIS^协和", "G1")
         assert stored is not None and stored.patient_id is not None
         patient = await uow.resources.read("Patient", stored.patient_id)
-    assert patient.body["name"] == [{"family": "张", "given": ["三"]}]
+    assert patient.body["name"][0]["text"] == "张三"
+    assert patient.body["identifier"][0]["system"] == "urn:dualcode:hospital:PUMCH:patient-number"
 
 
 @pytest.mark.parametrize(
@@ -153,7 +162,7 @@ async def test_enhanced_mode_errors_and_refusals() -> None:
     storage, wire = MemoryStorage(), Wire()
     gw = gateway(storage)
     refused = await gw(
-        adt("N2", message_type="ORU", event="R01", accept="AL", application_ack="AL").encode(), wire.peer
+        adt("N2", message_type="ORM", event="O01", accept="AL", application_ack="AL").encode(), wire.peer
     )
     assert msa(refused) == ("CR", "N2") and wire.sent == []  # refused at acceptance: CR, no CA
     failed = await gw(

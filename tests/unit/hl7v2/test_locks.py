@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
+from adapter.hl7v2.handlers import patient_key
 from adapter.hl7v2.locks import KeyedLocks
 from adapter.hl7v2.msh import read_msh
-from adapter.hl7v2.pid import patient_key, read_pid
+from adapter.hl7v2.router import MessageContext
+from adapter.hl7v2.senders import SenderConfig
 from tests.unit.hl7v2.samples import adt
 
 
@@ -40,18 +42,14 @@ async def test_none_holds_nothing_and_a_failure_releases() -> None:
             pass
 
 
+def _context(text: str) -> MessageContext:
+    msh = read_msh(text.encode())
+    return MessageContext("m1", "HIS^H001", msh, text.encode(), text, SenderConfig("HIS^H001", "utf-8"))
+
+
 def test_patient_key_is_pid_3_within_its_authority() -> None:
     text = adt("C1", patient="P9")
-    msh = read_msh(text.encode())
-    segments = tuple(text.split("\r"))
-    assert patient_key(segments, msh, "HIS^H001") == "H001|P9"
-    no_authority = tuple(s.replace("P9^^^H001^MR", "P9") for s in segments)
-    assert patient_key(no_authority, msh, "HIS^H001") == "HIS^H001|P9"
-    assert patient_key(segments[:1], msh, "HIS^H001") is None
-    pid = read_pid(segments, msh)
-    assert pid is not None and (pid.family, pid.given, pid.birth_date, pid.sex) == (
-        "SMITH",
-        ("JOHN",),
-        "19800101",
-        "M",
-    )
+    assert patient_key(_context(text)) == "H001|P9"
+    assert patient_key(_context(text.replace("P9^^^H001^MR", "P9"))) == "HIS^H001|P9"
+    assert patient_key(_context(text.split("\r")[0] + "\r")) is None
+    assert patient_key(_context(text.replace("P9^^^H001^MR", ""))) is None

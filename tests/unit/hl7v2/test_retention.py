@@ -32,7 +32,7 @@ async def test_prune_by_days_and_bytes_spares_unfinished_and_failed() -> None:
     gw = gateway(storage)
     for n in range(3):
         await gw(adt(f"K{n}", patient=f"P{n}").encode(), PEER)
-    await gw(adt("K9", message_type="ORU", event="R01").encode(), PEER)  # rejected
+    await gw(adt("K9", message_type="ORM", event="O01").encode(), PEER)  # rejected
     async with storage.unit_of_work() as uow:
         await uow.messages.add(sender="HIS^H001", control_id="K10", raw=b"MSH|")  # received
     assert not RetentionPolicy().active and await prune(storage, RetentionPolicy()) == 0
@@ -68,7 +68,7 @@ async def test_replay_runs_unfinished_messages_oldest_first_and_leaves_processed
         await uow.messages.add(
             sender="HIS^H001",
             control_id="R2",
-            raw=adt("R2", patient="P1", event="A08", family="NEW").encode(),
+            raw=adt("R2", patient="P1", event="A08", phone="13900000002").encode(),
         )
     since = datetime.now(UTC) - timedelta(hours=1)
     report = await replay(gw, storage, since=since)
@@ -77,7 +77,7 @@ async def test_replay_runs_unfinished_messages_oldest_first_and_leaves_processed
         r2 = await uow.messages.find("HIS^H001", "R2")
         assert r2 is not None and r2.patient_id is not None
         patient = await uow.resources.read("Patient", r2.patient_id)
-    assert patient.version_id == 2 and patient.body["name"][0]["family"] == "NEW"  # A04 then A08
+    assert patient.version_id == 2 and patient.body["telecom"][0]["value"] == "13900000002"  # A04, A08
     assert (await replay(gw, storage, since=since)).replayed == 0
     everything = await replay(gw, storage, since=since, statuses=("processed",))
     assert everything.replayed == 3

@@ -158,3 +158,24 @@ def _now() -> Any:
     from datetime import UTC, datetime
 
     return datetime.now(UTC)
+
+
+async def test_a_fan_out_whose_claim_was_lost_writes_nothing() -> None:
+    from datetime import timedelta
+
+    import pytest
+
+    from adapter.errors import VersionConflict
+
+    storage = await _with_patients(1)
+    await publish(storage, 0, "patient.merged")
+    config = two_hospitals()
+    assert isinstance(config, DestinationsConfig)
+    async with storage.unit_of_work() as uow:
+        [stale] = await uow.outbox.claim(limit=1, now=_now(), lease_s=1)
+        [fresh] = await uow.outbox.claim(limit=1, now=_now() + timedelta(seconds=2), lease_s=30)
+    with pytest.raises(VersionConflict):
+        await fan_out(storage, [stale], config)
+    assert await fan_out(storage, [fresh], config) == 2
+    async with storage.unit_of_work() as uow:
+        assert await uow.outbox.counts() == {"delivered": 1, "pending": 2}

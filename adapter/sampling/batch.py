@@ -1,0 +1,154 @@
+"""Offline batches: NDJSON lines a sampling point queued while its network was down.
+
+Idempotent on each line's ``client_ref`` (a re-upload creates nothing twice). Lines are bound in
+scan-time order (``scanned_at``, then ``client_ref``), so the order of the lines in the file does not
+change the result. Identifying people (the remote, slow step) runs a few lines at a time; binding to
+tubes runs one line at a time, in that order. A bad line is reported and the others still land.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from adapter.errors import DualcodeError, InvalidBatch, InvalidRequest
+from adapter.sampling.service import Identified, SamplingService, require_sampling
+from adapter.sampling.values import CLOCK_SKEW, RegistrationRequest, request_from_json, text_field
+from adapter.security.caller import Caller
+
+IDENTIFY_CONCURRENCY = 8
+
+
+@dataclass
+class Line:
+    number: int  # 1-based, as in the file
+    client_ref: str | None = None
+    request: RegistrationRequest | None = None
+    answer: dict[str, Any] | None = None  # set once the line is settled
+
+    def settle(self, status: str, **fields: Any) -> None:
+        self.answer = {"line": self.number, "client_ref": self.client_ref, "status": status, **fields}
+
+    def reject(self, error: DualcodeError) -> None:
+        self.settle("rejected", error={"code": error.code, "message": error.message})
+
+
+def parse_lines(
+    raw: bytes, *, max_lines: int, default_point: str | None, service: SamplingService
+) -> list[Line]:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidBatch("the batch is not UTF-8") from None
+    rows = [(n, row) for n, row in enumerate(text.splitlines(), start=1) if row.strip()]
+    if not rows:
+        raise InvalidBatch("the batch has no lines")
+    if len(rows) > max_lines:
+        raise InvalidBatch(f"the batch has more than {max_lines} lines; split it")
+    lines: list[Line] = []
+    for number, row in rows:
+        line = Line(number)
+        lines.append(line)
+        try:
+            body = json.loads(row)
+            if not isinstance(body, dict):
+                raise InvalidRequest("a line must be a JSON object")
+            line.client_ref = text_field(body, "client_ref", required=True, limit=128)
+            scanned_at = _scan_time(text_field(body, "scanned_at", required=True, limit=64) or "")
+            request = request_from_json(body, pattern=service.tube_pattern, default_point=default_point)
+            line.request = replace(request, client_ref=line.client_ref, scanned_at=scanned_at)
+        except json.JSONDecodeError:
+            line.reject(InvalidRequest("the line is not JSON"))
+        except DualcodeError as error:
+            line.reject(error)
+    return lines
+
+
+def _scan_time(value: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidRequest("scanned_at must be an ISO 8601 time", expression=("scanned_at",)) from None
+    if moment.tzinfo is None:
+        raise InvalidRequest("scanned_at must carry its time zone", expression=("scanned_at",))
+    return moment
+
+
+async def run_batch(
+    service: SamplingService, raw: bytes, caller: Caller, *, max_lines: int, skew_s: float, now: datetime
+) -> dict[str, Any]:
+    require_sampling(caller)
+    lines = parse_lines(raw, max_lines=max_lines, default_point=caller.organization, service=service)
+    pending = sorted(
+        (line for line in lines if line.request is not None),
+        key=lambda line: (_when(line), line.client_ref or ""),
+    )
+    first: dict[str, Line] = {}
+    async with service.storage.unit_of_work(read_only=True) as uow:
+        for line in pending:
+            assert line.client_ref is not None  # parsed lines carry one
+            if line.client_ref in first:
+                continue  # the same scan twice in one file: answered like its first line
+            first[line.client_ref] = line
+            stored = await uow.sampling.by_client_ref(line.client_ref)
+            if stored is not None:
+                line.settle(
+                    "existing",
+                    registration=stored.id,
+                    tube=stored.tube,
+                    position=stored.position,
+                    patient=f"Patient/{stored.patient_id}",
+                    name_masked=stored.name_masked,
+                )
+    todo = [line for line in first.values() if line.answer is None]
+    found = await _identify_all(service, todo, caller)
+    for line in todo:
+        who = found.get(line.number)
+        if who is None or line.request is None:
+            continue
+        try:
+            registered = await service.bind(line.request, who, caller)
+        except DualcodeError as error:
+            line.reject(error)
+            continue
+        status = "created" if registered.created else "existing"
+        line.settle(status, **{k: v for k, v in registered.to_json().items() if k != "client_ref"})
+    limit = now + timedelta(seconds=skew_s)
+    for line in lines:
+        if line.answer is None and line.client_ref in first:  # a repeated line: nothing new
+            line.answer = {**(first[line.client_ref].answer or {}), "line": line.number}
+            if line.answer.get("status") == "created":
+                line.answer.update(status="existing", created=False)
+        if line.request is not None and line.request.scanned_at and line.request.scanned_at > limit:
+            assert line.answer is not None
+            line.answer.setdefault("flags", []).append({"code": CLOCK_SKEW})
+    answers = [line.answer or {} for line in lines]
+    counts = {s: sum(1 for a in answers if a.get("status") == s) for s in ("created", "existing", "rejected")}
+    return {"round": service.current_round(), "received": len(lines), **counts, "lines": answers}
+
+
+def _when(line: Line) -> datetime:
+    assert line.request is not None and line.request.scanned_at is not None
+    return line.request.scanned_at
+
+
+async def _identify_all(service: SamplingService, lines: list[Line], caller: Caller) -> dict[int, Identified]:
+    gate = asyncio.Semaphore(IDENTIFY_CONCURRENCY)
+    found: dict[int, Identified] = {}
+
+    async def one(line: Line) -> None:
+        assert line.request is not None
+        async with gate:
+            try:
+                await service.precheck(line.request)
+                found[line.number] = await service.identify(line.request, caller)
+            except DualcodeError as error:
+                line.reject(error)
+
+    async with asyncio.TaskGroup() as group:
+        for line in lines:
+            group.create_task(one(line))
+    return found

@@ -1,0 +1,1 @@
+"""Pages served by the app: the sampling point page (static HTML, JS and CSS; docs/sampling.md)."""

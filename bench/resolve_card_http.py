@@ -1,0 +1,115 @@
+"""`POST /fhir/Patient/$resolve-card` over HTTP for bench.resolve_card: `dualcode serve` on an already
+loaded database and `dualcode sandbox` (same seed and size, so the same people) as separate
+processes, 16 concurrent clients posting EHC static codes of known people. Loopback only."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import httpx
+
+from bench.load import LoadResult
+from tests.e2e.harness import RunningSandbox, free_port, sandbox_env, start_service
+
+CLIENTS = 16
+SECONDS = 10.0
+CODES = 1_000  # people scanned in the loop (each resolved once before, so all are known)
+HOSPITAL = "H0000"
+
+
+def start_sandbox(size: int, log: Path, *, timeout_s: float = 900.0) -> RunningSandbox:
+    """The SIMULATOR with `size` people (a million take minutes to generate)."""
+    port = free_port()
+    command = [
+        str(Path(sys.executable).parent / "dualcode"),
+        "sandbox",
+        "--port",
+        str(port),
+        "--his-mllp-port",
+        "-1",
+    ]
+    with log.open("wb") as out:
+        process = subprocess.Popen([*command, "--people", str(size)], stdout=out, stderr=subprocess.STDOUT)
+    sandbox = RunningSandbox(f"http://127.0.0.1:{port}", process)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            httpx.get(f"{sandbox.base_url}/sandbox/people", params={"limit": 1}, timeout=2).raise_for_status()
+            return sandbox
+        except httpx.HTTPError:
+            time.sleep(0.5)
+    sandbox.stop()
+    raise RuntimeError(f"the sandbox did not start: {log.read_text()[-2000:]}")
+
+
+def body(code: str) -> dict[str, Any]:
+    return {
+        "resourceType": "Parameters",
+        "parameter": [
+            {"name": "code", "valueString": code},
+            {"name": "kind", "valueCode": "ehc"},
+            {"name": "organization", "valueString": HOSPITAL},
+        ],
+    }
+
+
+async def closed_loop_post(name: str, url: str, bodies: Sequence[dict[str, Any]], token: str) -> LoadResult:
+    latencies: list[float] = []
+    errors = 0
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json"}
+    deadline = time.perf_counter() + SECONDS
+    connector = aiohttp.TCPConnector(limit=CLIENTS)
+    async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
+
+        async def worker(n: int) -> None:
+            nonlocal errors
+            while time.perf_counter() < deadline:
+                started = time.perf_counter()
+                async with session.post(url, json=bodies[n % len(bodies)]) as response:
+                    await response.read()
+                    errors += response.status != 200
+                latencies.append(time.perf_counter() - started)
+                n += CLIENTS
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(i) for i in range(CLIENTS)))
+        elapsed = time.perf_counter() - started
+    return LoadResult(name, len(latencies), errors, elapsed, latencies)
+
+
+def measure_http(
+    data_dir: Path, db_env: dict[str, str], people: Sequence[dict[str, Any]], size: int
+) -> list[str]:
+    with tempfile.TemporaryDirectory() as tmp:
+        started = time.perf_counter()
+        sandbox = start_sandbox(size, Path(tmp) / "sandbox.log")
+        lines = [f"  sandbox with {size:,} people started in {time.perf_counter() - started:.0f} s"]
+        service = None
+        try:
+            env = {**db_env, **sandbox_env(sandbox), "DUALCODE_CARDS_HOSPITAL_CODE": HOSPITAL}
+            service = start_service(Path(tmp), env)
+            token = service.token("his", name="bench-cards")
+            url = f"{service.base_url}/fhir/Patient/$resolve-card"
+            codes = [sandbox.issue("ehc-static", str(p["id_number"])) for p in people[:CODES]]
+            bodies = [body(code) for code in codes]
+            with httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:
+                warm = [client.post(url, json=b).status_code for b in bodies]  # first visit: local numbers
+            if warm.count(200) != len(warm):
+                lines.append(f"  warm-up: {len(warm) - warm.count(200)} of {len(warm)} scans failed")
+            result = asyncio.run(
+                closed_loop_post(f"resolve-card HTTP, {CLIENTS} clients @ {size:,}", url, bodies, token)
+            )
+            lines.append(result.line())
+        finally:
+            if service is not None:
+                service.stop()
+            sandbox.stop()
+    return lines

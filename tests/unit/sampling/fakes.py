@@ -1,0 +1,45 @@
+"""A scanner that knows a few synthetic people, and a sampling service over the memory store."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from adapter.errors import CardCodeExpired
+from adapter.sampling import SamplingService
+from adapter.scan import ScanRequest, ScanResult
+from adapter.security.audit import Auditor
+from adapter.security.audit_writer import AuditWriter
+from adapter.security.caller import Caller
+from adapter.security.scopes import SAMPLING_SCOPE
+from adapter.storage import MemoryStorage
+
+SAMPLER = Caller(client_id="point-7", scopes=frozenset({"system/Patient.rs", SAMPLING_SCOPE}))
+PHARMACY = Caller(client_id="pharmacy-1", scopes=frozenset({"system/Patient.rs"}))
+
+
+class FakeScanner:
+    """Code ``P<n>`` is synthetic person n (named 测试<n>); ``EXPIRED`` is an expired code."""
+
+    def __init__(self) -> None:
+        self.requests: list[ScanRequest] = []
+
+    async def scan(self, request: ScanRequest, *, actor: str) -> ScanResult:
+        self.requests.append(request)
+        if request.code == "EXPIRED":
+            raise CardCodeExpired()
+        number = request.code.removeprefix("P")
+        patient = {"resourceType": "Patient", "id": f"pat-{number}", "name": [{"text": f"测试{number}"}]}
+        return ScanResult(patient=patient, patient_id=f"pat-{number}", created=False)
+
+
+def make_service(storage: MemoryStorage, scanner: FakeScanner, **extra: object) -> SamplingService:
+    auditor = Auditor()
+    return SamplingService(
+        storage=storage,
+        scan=scanner,
+        auditor=auditor,
+        audit_writer=AuditWriter(storage),
+        tube_pattern="[A-Za-z0-9]{8,20}",
+        today=lambda: date(2026, 11, 29),
+        **extra,  # type: ignore[arg-type]
+    )
