@@ -13,7 +13,7 @@ from typing import Any
 
 from adapter.errors import InvalidSearch
 from adapter.mpi import name_search_value, patient_index_tokens
-from adapter.scan.coverage import coverage_tokens
+from adapter.mpi.coverages import coverage_tokens
 from adapter.storage.records import SearchToken
 from mappings.codes import IdentifierKey, default_identifier_systems
 
@@ -56,7 +56,7 @@ COVERAGE_PARAMS = (
 SEARCH_PARAMS: dict[str, tuple[SearchParam, ...]] = {"Patient": PATIENT_PARAMS, "Coverage": COVERAGE_PARAMS}
 _EXTRACTORS: dict[str, Callable[[dict[str, Any]], list[SearchToken]]] = {
     "Patient": patient_index_tokens,
-    "Coverage": coverage_tokens,
+    "Coverage": lambda body: list(coverage_tokens(body)),
 }
 
 # Result-shaping parameters accepted on every search.

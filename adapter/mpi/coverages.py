@@ -26,8 +26,9 @@ def coverage_id(patient_id: str, insutype: str, insured_region: str) -> str:
 
 
 def coverage_tokens(body: dict[str, Any]) -> tuple[SearchToken, ...]:
-    """patient (``Patient/<id>``), type (insutype) and identifier (psn_no): the tokens the card-scan
-    path's CoverageKeeper indexes (adapter/scan/coverage.py), so either path finds the other's."""
+    """patient (``Patient/<id>``), type (insutype) and identifier (psn_no): the one token set every
+    Coverage writer uses (bulk import, the card scan's CoverageKeeper, the FHIR API), so each finds
+    the others' Coverages."""
     tokens = [SearchToken("patient", None, body["beneficiary"]["reference"])]
     tokens += [
         SearchToken("type", c.get("system"), c["code"]) for c in body.get("type", {}).get("coding", [])

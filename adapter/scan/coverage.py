@@ -13,6 +13,7 @@ from adapter.cache.ports import Cache
 from adapter.cards.holder import CardHolder, Insurance
 from adapter.cards.nhsa import NhsaClient
 from adapter.errors import DualcodeError
+from adapter.mpi.coverages import coverage_tokens
 from adapter.scan.holder_facts import insuinfo_of
 from adapter.storage.ports import UnitOfWork
 from adapter.storage.records import SearchToken
@@ -21,15 +22,6 @@ from mappings.person import coverage_from_insurance
 
 log = logging.getLogger("dualcode.scan.coverage")
 NHSA_ID_NUMBER = "02"  # mdtrt_cert_type: the ID number as the visit credential
-
-
-def coverage_tokens(body: dict[str, Any]) -> list[SearchToken]:
-    tokens = [SearchToken("patient", None, body["beneficiary"]["reference"])]
-    for coding in body.get("type", {}).get("coding", []):
-        tokens.append(SearchToken("type", coding.get("system"), coding["code"]))
-    for identifier in body.get("identifier", []):
-        tokens.append(SearchToken("identifier", identifier.get("system"), identifier["value"]))
-    return tokens
 
 
 class CoverageKeeper:
