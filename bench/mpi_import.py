@@ -99,7 +99,7 @@ def main(
     backends: tuple[str, ...] = ("sqlite", "postgres"),
     file: Path | None = None,
     batch: int = DEFAULT_BATCH,
-    max_seconds: float = 900.0,
+    max_seconds: float = 300.0,
 ) -> None:
     print(
         f"== mpi bulk import: {count:,} synthetic people, batches of {batch:,}, "
@@ -134,7 +134,9 @@ if __name__ == "__main__":
         "--file", type=Path, help="an existing export (dualcode sandbox export --today 2026-11-29)"
     )
     parser.add_argument("--batch", type=int, default=DEFAULT_BATCH)
-    parser.add_argument("--max-seconds", type=float, default=900.0, help="time bound per backend")
+    parser.add_argument(
+        "--max-seconds", type=float, default=300.0, help="time bound per backend (the target)"
+    )
     arguments = parser.parse_args()
     main(
         arguments.count,

@@ -124,7 +124,7 @@ def main(
     sizes: tuple[int, ...] = (10_000, 1_000_000),
     data_dir: Path | None = None,
     loaded: int = 0,
-    max_import_seconds: float = 1800.0,
+    max_import_seconds: float = 600.0,
     http: bool = True,
 ) -> None:
     print(f"== resolve an already-known person (SQLite), load avg {os.getloadavg()[0]:.1f} ==")
@@ -157,7 +157,7 @@ if __name__ == "__main__":
     parser.add_argument("--sizes", default="10000,1000000")
     parser.add_argument("--data-dir", type=Path, help="a data dir `dualcode mpi import` already loaded")
     parser.add_argument("--loaded", type=int, default=0, help="how many people --data-dir holds")
-    parser.add_argument("--max-import-seconds", type=float, default=1800.0)
+    parser.add_argument("--max-import-seconds", type=float, default=600.0)
     parser.add_argument("--no-http", action="store_true", help="in-process lookups only")
     arguments = parser.parse_args()
     main(

@@ -239,8 +239,11 @@ async def test_identifiers_linked_meanwhile_are_reported_not_taken(
     await bulk(storage, index, [record(1)])
     same_person = record(1)  # its anchor is taken: resolved one by one, to the existing Patient
     other_person = record(2, ehc_id=ehc_id(1))  # person 1's EHC ID: left off, sent to review
-    async with storage.unit_of_work() as uow:
-        summary = await BulkImporter(index).import_batch(_RacedUnitOfWork(uow), [same_person, other_person])
+    importer = BulkImporter(index)
+    summary = ImportSummary()
+    for batch in ([same_person], [other_person]):  # one batch each: they share an identifier
+        async with storage.unit_of_work() as uow:
+            summary.add(await importer.import_batch(_RacedUnitOfWork(uow), batch))
     assert (summary.created, summary.existing, summary.conflicts) == (1, 1, 1)
     async with storage.unit_of_work() as uow:
         first = await index.resolve(uow, record(1).facts, actor="test")
