@@ -42,6 +42,7 @@ def build_fhir(
         index=index,
         coverage=coverage,
         systems=systems,
+        audit_writer=audit_writer,
         default_organization=settings.cards_hospital_code,
     )
     operations = PatientOperations(

@@ -11,6 +11,7 @@ from adapter.mpi.resolver import resolve_facts
 from adapter.mpi.values import MatchCandidate, MergeResult, Resolution
 from adapter.security.audit import Auditor
 from adapter.storage.ports import UnitOfWork
+from adapter.storage.records import AuditRecord
 from mappings.codes import IdentifierSystems, default_identifier_systems
 from mappings.person import PersonFacts
 
@@ -20,15 +21,24 @@ class PatientIndex:
         self.systems = systems or default_identifier_systems()
         self._auditor = auditor or Auditor()
 
-    async def resolve(self, uow: UnitOfWork, facts: PersonFacts, *, actor: str) -> Resolution:
-        """The one Patient for these facts (created on first sight); see ``resolver``."""
+    async def resolve(
+        self,
+        uow: UnitOfWork,
+        facts: PersonFacts,
+        *,
+        actor: str,
+        deferred_audit: list[AuditRecord] | None = None,
+    ) -> Resolution:
+        """The one Patient for these facts (created on first sight); see ``resolver``.
+
+        With ``deferred_audit`` the audit record is appended there instead of written in ``uow``: a
+        caller trying a read-only unit first (a known person) writes it after that unit succeeds."""
         resolution, changed = await resolve_facts(uow, facts, self.systems)
         action = "C" if resolution.created else ("U" if changed or resolution.linked else "R")
         detail = {"source": facts.source, "linked": str(len(resolution.linked))}
         if resolution.flags:
             detail["flags"] = ",".join(f"{f.kind}:{f.review}" for f in resolution.flags)
-        await self._auditor.record(
-            uow,
+        record = self._auditor.build(
             agent=actor,
             action=action,
             operation="resolve Patient",
@@ -36,6 +46,10 @@ class PatientIndex:
             resource=f"Patient/{resolution.patient_id}/_history/{resolution.version_id}",
             detail=detail,
         )
+        if deferred_audit is None:
+            await uow.audit.record(record)
+        else:
+            deferred_audit.append(record)
         return resolution
 
     async def match(

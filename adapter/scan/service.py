@@ -4,7 +4,7 @@ resolve, number and cover the person in units of work of our own database."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -13,10 +13,12 @@ from adapter.cards.holder import CardHolder, CardKind
 from adapter.cards.platforms import CardPlatforms
 from adapter.errors import InvalidIdentityDocument, InvalidRequest
 from adapter.mpi import PatientIndex
-from adapter.mpi.values import ReviewFlag
+from adapter.mpi.values import Resolution, ReviewFlag
 from adapter.scan.coverage import CoverageKeeper
 from adapter.scan.holder_facts import facts_from_holder
-from adapter.storage.ports import Storage
+from adapter.security.audit_writer import AuditWriter
+from adapter.storage.ports import ReadOnlyViolation, Storage, UnitOfWork
+from adapter.storage.records import AuditRecord
 from mappings.codes import IdentifierSystems
 from mappings.errors import MappingInputError
 from mappings.identity_documents import parse_id_number
@@ -42,10 +44,6 @@ class ScanResult:
     flags: tuple[ReviewFlag, ...] = ()
     notes: tuple[str, ...] = ()  # for the scanner: e.g. no active insurance
 
-    @property
-    def has_active_coverage(self) -> bool:
-        return any(c.get("status") == "active" for c in self.coverages)
-
 
 class CardScanService:
     def __init__(
@@ -56,28 +54,18 @@ class CardScanService:
         index: PatientIndex,
         coverage: CoverageKeeper,
         systems: IdentifierSystems,
+        audit_writer: AuditWriter,
         default_organization: str = "",
         today: Callable[[], date] = date.today,
     ) -> None:
         self._default_organization = default_organization
+        self._audit_writer = audit_writer
         self._storage, self._platforms, self._index = storage, platforms, index
         self._coverage, self._systems, self._today = coverage, systems, today
 
     async def scan(self, request: ScanRequest, *, actor: str) -> ScanResult:
         holder, facts = await self._identify(request)
-        async with self._storage.unit_of_work() as uow:
-            resolution = await self._index.resolve(uow, facts, actor=actor)
-            local = None
-            if request.organization:
-                number = await self._index.assign_local_number(
-                    uow, resolution.patient_id, request.organization
-                )
-                local = {
-                    "system": self._systems.hospital_patient_number(request.organization),
-                    "value": number,
-                }
-            if holder is not None and holder.insurance:
-                await self._coverage.store(uow, resolution.patient_id, holder)
+        resolution, local, coverages = await self._resolve(request, holder, facts, actor)
         notes: list[str] = []
         fresh = holder is not None and bool(holder.insurance)
         if not fresh and facts.id_number and await self._coverage.due(resolution.patient_id):
@@ -87,11 +75,11 @@ class CardScanService:
             else:
                 async with self._storage.unit_of_work() as uow:
                     await self._coverage.store(uow, resolution.patient_id, answer)
-        async with self._storage.unit_of_work(read_only=True) as uow:
-            coverages = tuple(await self._coverage.current(uow, resolution.patient_id))
-            patient = (await uow.resources.read("Patient", resolution.patient_id)).body
-        result = ScanResult(
-            patient=patient,
+                    coverages = tuple(await self._coverage.current(uow, resolution.patient_id))
+        if not any(c.get("status") == "active" for c in coverages):
+            notes.append("no active medical insurance: the person pays as self-funded")
+        return ScanResult(
+            patient=resolution.patient,
             patient_id=resolution.patient_id,
             created=resolution.created,
             coverages=coverages,
@@ -99,10 +87,49 @@ class CardScanService:
             flags=resolution.flags,
             notes=tuple(notes),
         )
-        if not result.has_active_coverage:
-            notes.append("no active medical insurance: the person pays as self-funded")
-            result = ScanResult(**{**result.__dict__, "notes": tuple(notes)})
-        return result
+
+    async def _resolve(
+        self, request: ScanRequest, holder: CardHolder | None, facts: PersonFacts, actor: str
+    ) -> tuple[Resolution, dict[str, str] | None, tuple[dict[str, Any], ...]]:
+        """A known person with nothing new is the common scan: try it as a read-only unit of work
+        (no queue behind writers, audit written in batches); the first write it would need sends the
+        scan down the writer path instead, which redoes it from the start."""
+        if holder is None or not holder.insurance:
+            deferred: list[AuditRecord] = []
+            try:
+                async with self._storage.unit_of_work(read_only=True) as uow:
+                    answer = await self._resolve_in(uow, request, holder, facts, actor, deferred)
+            except ReadOnlyViolation:
+                pass
+            else:
+                for record in deferred:
+                    await self._audit_writer.submit(record)
+                return answer
+        async with self._storage.unit_of_work() as uow:
+            return await self._resolve_in(uow, request, holder, facts, actor, None)
+
+    async def _resolve_in(
+        self,
+        uow: UnitOfWork,
+        request: ScanRequest,
+        holder: CardHolder | None,
+        facts: PersonFacts,
+        actor: str,
+        deferred: list[AuditRecord] | None,
+    ) -> tuple[Resolution, dict[str, str] | None, tuple[dict[str, Any], ...]]:
+        resolution = await self._index.resolve(uow, facts, actor=actor, deferred_audit=deferred)
+        local = None
+        organization = request.organization or self._default_organization
+        if organization:
+            number = await self._index.assign_local_number(
+                uow, resolution.patient_id, organization, actor=actor
+            )
+            local = {"system": self._systems.hospital_patient_number(organization), "value": number}
+        if holder is not None and holder.insurance:
+            await self._coverage.store(uow, resolution.patient_id, holder)
+        coverages = tuple(await self._coverage.current(uow, resolution.patient_id))
+        patient = (await uow.resources.read("Patient", resolution.patient_id)).body
+        return replace(resolution, patient=patient), local, coverages
 
     async def _identify(self, request: ScanRequest) -> tuple[CardHolder | None, PersonFacts]:
         kind = request.kind or self._platforms.kind_of(request.code)

@@ -30,6 +30,11 @@ from adapter.storage.records import (
 )
 
 
+class ReadOnlyViolation(RuntimeError):
+    """A write was attempted in a read-only unit of work. Callers that try the cheap read-only path
+    first (a known person at a scan) catch it and redo the work as a writer."""
+
+
 class FhirRepository(Protocol):
     """Versioned FHIR resources. Version ids are 1, 2, 3… per resource.
 

@@ -133,7 +133,12 @@ def test_every_card_of_one_person_resolves_to_one_patient(
     assert str(someone["ehc_id"]) in values and str(someone["ssc_card_number"]) in values
     assert all(not v.startswith("EC") or len(v) != 34 for v in values)  # no ecToken ever lands on Patient
     local = [out(a, "localIdentifier") for a in answers if out(a, "localIdentifier")]
-    assert len({entry[0]["valueIdentifier"]["value"] for entry in local}) == 1  # stable per hospital
+    numbers: dict[str, set[str]] = {}
+    for entry in local:
+        identifier = entry[0]["valueIdentifier"]
+        numbers.setdefault(identifier["system"], set()).add(identifier["value"])
+    assert len(numbers) == 2  # H0001 (given) and H0000 (the configured default institution)
+    assert all(len(values) == 1 for values in numbers.values())  # stable per hospital
     coverages = out(answers[4], "coverage")
     assert coverages and coverages[0]["resource"]["subscriberId"] == someone["nhsa_psn_no"]
     for coverage in coverages:

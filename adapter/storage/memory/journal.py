@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
+from adapter.storage.ports import ReadOnlyViolation
+
 K = TypeVar("K")
 V = TypeVar("V")
 T = TypeVar("T")
@@ -25,7 +27,7 @@ class Journal:
         # Every change goes through the journal, so this one check makes a read-only unit refuse
         # writes exactly as the SQL store does.
         if self._read_only:
-            raise RuntimeError("this unit of work is read-only")
+            raise ReadOnlyViolation("this unit of work is read-only")
 
     def put(self, mapping: dict[K, V], key: K, value: V) -> None:
         self._writable()

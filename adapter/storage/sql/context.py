@@ -18,6 +18,7 @@ from sqlalchemy.sql import Executable
 from sqlalchemy.sql.dml import Insert
 
 from adapter.errors import DuplicateKey, ServiceUnavailable
+from adapter.storage.ports import ReadOnlyViolation
 from adapter.storage.shared import UtcClock, dump_json, load_json
 from adapter.storage.vault import Vault
 
@@ -65,7 +66,7 @@ class SqlContext:
         if not self._active:
             raise RuntimeError("the unit of work has ended; open a new one")
         if self._read_only and getattr(statement, "is_dml", False):
-            raise RuntimeError("this unit of work is read-only")
+            raise ReadOnlyViolation("this unit of work is read-only")
         try:
             return await self._conn.execute(statement, params)
         except Exception as exc:
@@ -80,7 +81,7 @@ class SqlContext:
         if not self._active:
             raise RuntimeError("the unit of work has ended; open a new one")
         if self._read_only:
-            raise RuntimeError("this unit of work is read-only")
+            raise ReadOnlyViolation("this unit of work is read-only")
         try:
             await self._conn.exec_driver_sql(sql, list(rows))
         except Exception as exc:
