@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, insert, literal_column, select, update
 from sqlalchemy.engine import Row
 
 from adapter.errors import (
@@ -143,12 +143,17 @@ class SqlFhirRepository:
                 T.hash == self._ctx.vault.blind_index(key),
             )
             conditions.append(R.resource_id.in_(matching))
-        statement = (
-            _CURRENT.where(*conditions)
-            .order_by(R.last_updated.desc(), R.resource_id.desc())
-            .limit(limit)
-            .offset(offset)
-        )
+        order: tuple[ColumnElement[Any], ...] = (R.last_updated.desc(), R.resource_id.desc())
+        if criteria and not self._ctx.is_postgres:
+            # SQLite would walk the (type, last_updated) index in order and probe the token subquery
+            # row by row: a lookup then costs more as the table grows. A unary + keeps the index out
+            # of the ordering, so the planner starts from the selective token index and sorts the few
+            # matches (measured: 4.7 ms -> 0.012 ms at 20,000 patients).
+            order = (
+                literal_column(f"+{resources.name}.last_updated").desc(),
+                literal_column(f"+{resources.name}.resource_id").desc(),
+            )
+        statement = _CURRENT.where(*conditions).order_by(*order).limit(limit).offset(offset)
         return [self._stored(row) for row in await self._ctx.execute(statement)]
 
     async def history(self, resource_type: str, resource_id: str) -> list[StoredResource]:
