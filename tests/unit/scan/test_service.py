@@ -20,7 +20,10 @@ from adapter.storage.memory import MemoryStorage
 from mappings.codes import default_identifier_systems
 
 ID_NUMBER = "11010519491231002X"  # a public example number
-READER_LINE = f"371600|{ID_NUMBER}|X00000019|371600D156000005A1B2C3D4E5F60718|测试甲|3B6D00|3.00|20200101|20300101|T1|D1|"
+READER_LINE = (
+    f"371600|{ID_NUMBER}|X00000019|371600D156000005A1B2C3D4E5F60718|测试甲|3B6D00|3.00|"
+    "20200101|20300101|T1|D1|"
+)
 
 
 @pytest.fixture
