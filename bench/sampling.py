@@ -98,6 +98,7 @@ def measure(
         **sandbox_env(sandbox),
         "DUALCODE_MAX_BODY_BYTES": str(len(body) + 1024),
         "DUALCODE_MLLP_ENABLED": "false",
+        "DUALCODE_CARDS_HOSPITAL_CODE": "H0001",  # NHSA 1101 (coverage) needs an institution code
     }
     with tempfile.TemporaryDirectory() as tmp:
         service = start_service(Path(tmp), env)

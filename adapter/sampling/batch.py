@@ -103,6 +103,19 @@ async def run_batch(
                     patient=f"Patient/{stored.patient_id}",
                     name_masked=stored.name_masked,
                 )
+    for line in first.values():
+        if line.answer is not None and line.answer["status"] == "existing":  # uploaded before: a read
+            await service.audit_writer.submit(
+                service.auditor.build(
+                    agent=caller.client_id,
+                    action="R",
+                    operation="sampling batch-existing",
+                    patient_id=str(line.answer["patient"]).removeprefix("Patient/"),
+                    source_ip=caller.source_ip,
+                    request_id=caller.request_id,
+                    detail={"tube": str(line.answer["tube"])},
+                )
+            )
     todo = [line for line in first.values() if line.answer is None]
     found = await _identify_all(service, todo, caller)
     for line in todo:
