@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -142,7 +143,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch-lines", type=int, default=10_000, help="offline batch size (issue: 100000)")
     parser.add_argument("--people", type=int, default=30_000, help="synthetic people in the simulator")
     parser.add_argument("--sqlite-only", action="store_true")
-    args = parser.parse_args(argv)
+    args = parser.parse_args([] if argv is None else argv)  # `python -m bench` calls main()
     print(f"== sampling: {args.clients} clients, {args.seconds:.0f} s, tubes of {POOL}, loopback ==")
     with tempfile.TemporaryDirectory() as tmp:
         sandbox = start_sandbox(
@@ -162,4 +163,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
