@@ -24,6 +24,10 @@ from mappings.errors import MappingInputError
 from mappings.identity_documents import parse_id_number
 from mappings.person import PersonFacts
 
+# Steps that only need to know who the person is: a sampling point bills nobody, so it gets no
+# patient number of its own and triggers no insurance lookup (two writes and a remote call saved).
+IDENTIFICATION_ONLY = frozenset({"sampling"})
+
 
 @dataclass(frozen=True)
 class ScanRequest:
@@ -68,7 +72,13 @@ class CardScanService:
         resolution, local, coverages = await self._resolve(request, holder, facts, actor)
         notes: list[str] = []
         fresh = holder is not None and bool(holder.insurance)
-        if not fresh and facts.id_number and await self._coverage.due(resolution.patient_id):
+        wants_coverage = request.step not in IDENTIFICATION_ONLY
+        if (
+            wants_coverage
+            and not fresh
+            and facts.id_number
+            and await self._coverage.due(resolution.patient_id)
+        ):
             answer = await self._coverage.ask_nhsa(resolution.patient_id, facts.id_number)
             if answer is None:
                 notes.append("insurance could not be checked now (NHSA did not answer); shown as last known")
@@ -76,7 +86,7 @@ class CardScanService:
                 async with self._storage.unit_of_work() as uow:
                     await self._coverage.store(uow, resolution.patient_id, answer)
                     coverages = tuple(await self._coverage.current(uow, resolution.patient_id))
-        if not any(c.get("status") == "active" for c in coverages):
+        if wants_coverage and not any(c.get("status") == "active" for c in coverages):
             notes.append("no active medical insurance: the person pays as self-funded")
         return ScanResult(
             patient=resolution.patient,
@@ -120,7 +130,7 @@ class CardScanService:
         resolution = await self._index.resolve(uow, facts, actor=actor, deferred_audit=deferred)
         local = None
         organization = request.organization or self._default_organization
-        if organization:
+        if organization and request.step not in IDENTIFICATION_ONLY:
             number = await self._index.assign_local_number(
                 uow, resolution.patient_id, organization, actor=actor
             )

@@ -80,3 +80,11 @@ async def test_typed_id_numbers_need_a_name_and_a_valid_number(service: CardScan
         ScanRequest(ID_NUMBER, kind="idcard", name="测试甲", organization="H1"), actor="c1"
     )
     assert scanned.patient["birthDate"] == "1949-12-31"
+
+
+async def test_a_sampling_scan_only_identifies(service: CardScanService) -> None:
+    scanned = await service.scan(ScanRequest(READER_LINE, organization="P1", step="sampling"), actor="c1")
+    assert scanned.created and scanned.local_identifier is None
+    assert scanned.notes == ()  # no insurance lookup was attempted (NHSA is unreachable in this test)
+    systems = {i["system"] for i in scanned.patient["identifier"]}
+    assert not any("P1" in system for system in systems)
