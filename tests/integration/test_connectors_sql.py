@@ -15,6 +15,7 @@ from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from his_connectors.sql_table import SqlTableConnector
+from tests.e2e.harness import free_port
 from tests.unit.his_connectors.samples import envelope
 
 MARIADB_URL = os.environ.get("DUALCODE_TEST_MARIADB_URL", "mysql+aiomysql://root@127.0.0.1:3306/mysql")
@@ -87,9 +88,12 @@ async def test_rows_are_written_once_and_inbound_rows_are_read(his_database: str
         await connector.close()
 
 
-async def test_an_unreachable_database_is_a_retryable_failure(tmp_path: Path) -> None:
+async def test_an_unreachable_database_is_a_retryable_failure() -> None:
+    # A PostgreSQL port nothing listens on. (Not a SQLite file in a missing folder: aiosqlite's worker
+    # thread then finishes a failed connect after the test's event loop may have closed, and pytest
+    # reports that thread's error at some later test.)
     connector = SqlTableConnector(
-        f"sqlite+aiosqlite:///{tmp_path}/missing/dir/his.sqlite", create_tables=True
+        f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/his", create_tables=True
     )
     try:
         receipt = await connector.deliver(envelope())
