@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import socket
 import sys
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -22,9 +21,9 @@ from adapter.security.audit import Auditor
 from adapter.storage import SqlStorage, Storage, Vault
 from mappings.v2_to_fhir import SenderProfile
 from tests.contract.storage.databases import sqlite_database
+from tests.mllp_client import CR, FS, raw_client, unframe
 from tests.unit.hl7v2.samples import adt, msa, segment
 
-VT, FS, CR = b"\x0b", b"\x1c", b"\r"
 MLLP_SEND = Path(sys.executable).with_name("mllp_send")
 
 
@@ -62,29 +61,6 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
         for server in made.servers:
             await server.stop()
         await storage.close()
-
-
-def unframe(data: bytes) -> list[bytes]:
-    *blocks, rest = data.split(FS + CR)
-    assert rest == b"" and all(block.startswith(VT) for block in blocks)
-    return [block[1:] for block in blocks]
-
-
-def raw_client(port: int, writes: list[bytes], expect: int, *, pause: float = 0.02) -> list[bytes]:
-    """Each write a separate send (with a pause), then read ``expect`` replies (or until closed)."""
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        for i, chunk in enumerate(writes):
-            if i:
-                time.sleep(pause)
-            sock.sendall(chunk)
-        data = b""
-        while data.count(FS + CR) < expect:
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    return unframe(data)
 
 
 async def send(port: int, writes: list[bytes], expect: int) -> list[bytes]:

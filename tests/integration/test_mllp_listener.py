@@ -16,8 +16,8 @@ from hl7.client import MLLPClient
 
 from adapter.errors import ResourceNotFound
 from adapter.hl7v2 import MllpServer, Peer, build_ack, frame, read_msh
+from tests.mllp_client import CR, FS, VT, raw_client, unframe
 
-VT, FS, CR = b"\x0b", b"\x1c", b"\r"
 MLLP_SEND = Path(sys.executable).with_name("mllp_send")
 
 Serve = Callable[..., Awaitable[tuple[MllpServer, int]]]
@@ -56,14 +56,6 @@ async def serve() -> AsyncIterator[Serve]:
         await server.stop()
 
 
-def unframe(data: bytes) -> list[bytes]:
-    """An independent reading of the replies: VT ack FS CR, nothing in between."""
-    *blocks, rest = data.split(FS + CR)
-    assert rest == b""
-    assert all(block.startswith(VT) for block in blocks)
-    return [block[1:] for block in blocks]
-
-
 def msa(ack: bytes, codec: str = "utf-8") -> tuple[str, str]:
     fields = next(s for s in ack.decode(codec).split("\r") if s.startswith("MSA")).split("|")
     return fields[1], fields[2]
@@ -80,23 +72,6 @@ async def all_closed(server: MllpServer) -> None:
             return
         await asyncio.sleep(0.01)
     assert server.connections == 0
-
-
-def raw_client(port: int, writes: list[bytes], expect: int, *, pause: float = 0.02) -> list[bytes]:
-    """A blocking TCP client: each write a separate send (with a pause), then read ``expect`` replies."""
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        for i, chunk in enumerate(writes):
-            if i:
-                time.sleep(pause)
-            sock.sendall(chunk)
-        data = b""
-        while data.count(FS + CR) < expect:
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    return unframe(data)
 
 
 async def test_mllp_send_command_line_client(serve: Serve, tmp_path: Path) -> None:
