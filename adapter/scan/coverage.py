@@ -10,15 +10,14 @@ import logging
 from typing import Any
 
 from adapter.cache.ports import Cache
-from adapter.cards.holder import CardHolder, Insurance
+from adapter.cards.holder import CardHolder
 from adapter.cards.nhsa import NhsaClient
 from adapter.errors import DualcodeError
-from adapter.mpi.coverages import coverage_tokens
+from adapter.mpi.coverages import coverage_tokens, coverages_for, ensure_payors, insured_regions
 from adapter.scan.holder_facts import insuinfo_of
 from adapter.storage.ports import UnitOfWork
 from adapter.storage.records import SearchToken
 from mappings.codes import IdentifierKey, IdentifierSystems
-from mappings.person import coverage_from_insurance
 
 log = logging.getLogger("dualcode.scan.coverage")
 NHSA_ID_NUMBER = "02"  # mdtrt_cert_type: the ID number as the visit credential
@@ -48,25 +47,16 @@ class CoverageKeeper:
             return None
 
     async def store(self, uow: UnitOfWork, patient_id: str, holder: CardHolder) -> None:
-        """Create or update one Coverage per insurance entry the platform reported."""
+        """One Coverage per insurance entry the platform reported, written the way bulk import
+        writes them (stable ids, payor Organizations created), so both paths keep one Coverage."""
         psn_no = holder.identifier(IdentifierKey.NHSA_PSN_NO)
         if psn_no is None:
             return
-        for insurance in holder.insurance:
-            await self._upsert(uow, patient_id, insurance, psn_no)
-
-    async def _upsert(self, uow: UnitOfWork, patient_id: str, insurance: Insurance, psn_no: str) -> None:
-        body = coverage_from_insurance(
-            f"Patient/{patient_id}", insuinfo_of(insurance), psn_no=psn_no, systems=self._systems
-        )
-        key = [SearchToken("patient", None, f"Patient/{patient_id}")]
-        key += [t for t in coverage_tokens(body) if t.param == "type"]
-        existing = await uow.resources.search("Coverage", key, limit=1)
-        if existing:
-            body["id"] = existing[0].id
-            await uow.resources.update(body, tokens=coverage_tokens(body))
-        else:
-            await uow.resources.create(body, tokens=coverage_tokens(body))
+        insurance = [insuinfo_of(entry) for entry in holder.insurance]
+        bodies = coverages_for(patient_id, insurance, psn_no=psn_no, systems=self._systems)
+        await ensure_payors(uow, insured_regions(bodies), set())
+        for body in bodies:
+            await uow.resources.update(body, tokens=coverage_tokens(body))  # update-as-create by id
 
     @staticmethod
     async def current(uow: UnitOfWork, patient_id: str) -> list[dict[str, Any]]:
