@@ -24,24 +24,25 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from adapter.services import Services
 
     configure_logging(settings.log_level)
+    if settings.http_workers > 1:
+        from adapter.http.workers import WorkerSetupError, run_workers
+
+        def workers_ready(worker_settings: Settings, pids: list[int]) -> None:
+            mllp = (
+                (worker_settings.mllp_host, worker_settings.mllp_port)
+                if worker_settings.mllp_enabled
+                else None
+            )
+            print(_banner(worker_settings, mllp, pids), flush=True)
+
+        try:
+            return run_workers(settings, workers_ready)
+        except WorkerSetupError as error:
+            print(f"dualcode serve: {error}", file=sys.stderr)
+            return 2
 
     def banner(services: Services) -> None:
-        http = f"http://{settings.http_host}:{settings.http_port}"
-        lines = [
-            "dualcode is listening:",
-            f"  HTTP         {http}   (FHIR base {http}/fhir, metrics {http}/metrics)",
-        ]
-        if services.mllp is not None:
-            host, port = services.mllp.address
-            lines.append(f"  MLLP         {host}:{port}")
-        lines += [
-            f"  database     {_safe_url(settings.database_url)}",
-            f"  cache        {'Redis' if settings.redis_url else 'in-process'}",
-            "Get a token:",
-            "  .venv/bin/dualcode clients add demo --roles admin --json",
-            f"  curl -s -u CLIENT_ID:CLIENT_SECRET -d grant_type=client_credentials {http}/oauth/token",
-        ]
-        print("\n".join(lines), flush=True)
+        print(_banner(settings, services.mllp.address if services.mllp is not None else None), flush=True)
 
     app = create_app(settings, on_ready=banner)
     config = uvicorn.Config(
@@ -54,6 +55,26 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     )
     uvicorn.Server(config).run()
     return 0
+
+
+def _banner(settings: Settings, mllp: tuple[str, int] | None, worker_pids: list[int] | None = None) -> str:
+    http = f"http://{settings.http_host}:{settings.http_port}"
+    lines = [
+        "dualcode is listening:",
+        f"  HTTP         {http}   (FHIR base {http}/fhir, metrics {http}/metrics)",
+    ]
+    if mllp is not None:
+        lines.append(f"  MLLP         {mllp[0]}:{mllp[1]}")
+    if worker_pids:
+        lines.append(f"  workers      {len(worker_pids)} processes (pids {' '.join(map(str, worker_pids))})")
+    lines += [
+        f"  database     {_safe_url(settings.database_url)}",
+        f"  cache        {'Redis' if settings.redis_url else 'in-process'}",
+        "Get a token:",
+        "  .venv/bin/dualcode clients add demo --roles admin --json",
+        f"  curl -s -u CLIENT_ID:CLIENT_SECRET -d grant_type=client_credentials {http}/oauth/token",
+    ]
+    return "\n".join(lines)
 
 
 def _safe_url(url: str) -> str:

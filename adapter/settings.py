@@ -36,6 +36,12 @@ class Settings(BaseSettings):
     # Listeners
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)
+    http_workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Processes serving HTTP and MLLP on the same ports (recommended: the number of cores)",
+    )
     mllp_host: str = "127.0.0.1"
     mllp_port: int = Field(default=2575, ge=0, le=65535, description="0 = pick a free port")
     mllp_enabled: bool = True
@@ -134,6 +140,15 @@ class Settings(BaseSettings):
     cards_hospital_code: str = Field(
         default="",
         description="This institution's code for the platforms (EHC hospital code, NHSA fixmedins)",
+    )
+    cards_static_code_ttl_s: float = Field(
+        default=60.0,
+        ge=0,
+        le=3600,
+        description=(
+            "A static code (EHC `…:1`) verified this recently is answered without asking the platform "
+            "again; a suspension then applies at most this late. 0 = ask on every scan"
+        ),
     )
     cards_city_code: str = Field(default="371600", description="EHC city code (GB/T 2260)")
     cards_mdtrtarea_admvs: str = Field(default="371600", description="NHSA region of treatment")

@@ -1,35 +1,51 @@
-"""MLLP gateway throughput: `dualcode serve` (SQLite, a real process) storing, de-duplicating,
-routing and mapping every ADT^A04 (Chinese names, UTF-8) and answering AA only after the commit;
-1 and 8 persistent connections, each a closed loop (send, wait for the ACK, send the next).
+"""MLLP gateway throughput: `dualcode serve` (a real process) storing, de-duplicating, routing and
+mapping every ADT^A04 (Chinese names, UTF-8, a new person each) and answering AA only after the
+commit; 1 and 8 persistent connections, each a closed loop (send, wait for the ACK, send the next).
+On SQLite, and on PostgreSQL when it answers on 127.0.0.1:5432 (a fresh database per service).
 
 Beside it, in the same run, python-hl7's asyncio MLLP server (``hl7.mllp``) answering AA without
 storing anything, under the same 8-connection load: our throughput is reported as a ratio of it (the
-load generator shares the machine's cores, so the ratio is the figure to quote). Bounded: < 60 s.
+load generator shares the machine's cores, so the ratio is the figure to quote). The 8-connection
+runs are repeated ``--rounds`` times, interleaved (ours, baseline, peer), and medians reported.
+
+``--baseline DIR`` also runs the same load against another copy of the code in the same run, an A/B
+(for example ``git archive HEAD | tar -x -C /tmp/base``; it runs with PYTHONPATH=DIR).
 
     .venv/bin/python -m bench mllp_throughput
+    .venv/bin/python -m bench.mllp_throughput --rounds 3 [--baseline /tmp/base] [--backends sqlite,postgres]
+
+Bounded: about 40 s per round with PostgreSQL and a baseline, plus start-up.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
+import secrets
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-from bench.stats import latency_line
+from bench.stats import latency_line, percentile
 from mappings.identity_documents import mod11_2_check_char
-from tests.e2e.harness import free_port, start_service
+from tests.e2e.harness import RunningService, free_port, start_service
 
 FS_CR = b"\x1c\r"
-SECONDS_ONE, SECONDS_EIGHT, SECONDS_PEER = 5.0, 10.0, 6.0
+SECONDS_ONE, SECONDS_EIGHT, SECONDS_PEER = 4.0, 8.0, 6.0
 FAMILY = ["欧阳", "司马", "王", "李", "张", "刘", "陈", "杨"]
 GIVEN = ["娜娜", "建国", "秀英", "伟", "芳", "静", "磊", "敏"]
+POSTGRES_URL = os.environ.get(
+    "DUALCODE_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
 
 
 def synthetic_id_number(n: int) -> tuple[str, str]:
@@ -62,15 +78,24 @@ class Result:
     rejected: int
 
     def line(self) -> str:
-        rate = len(self.latencies_s) / self.seconds
-        return f"{latency_line(self.name, self.latencies_s)}  {rate:8,.0f} msg/s  not-AA={self.rejected}"
+        return f"{latency_line(self.name, self.latencies_s)}  {self.rate:8,.0f} msg/s  not-AA={self.rejected}"
 
     @property
     def rate(self) -> float:
         return len(self.latencies_s) / self.seconds
 
+    @property
+    def p99_ms(self) -> float:
+        return percentile(self.latencies_s, 0.99) * 1000
 
-async def closed_loop(name: str, port: int, connections: int, seconds: float, run: str) -> Result:
+
+RUN_BLOCK = 500_000  # message numbers per run: every message of the whole run is a new person
+
+
+async def closed_loop(
+    name: str, port: int, connections: int, seconds: float, run: str, *, block: int = 0
+) -> Result:
+    """``block``: which RUN_BLOCK of message numbers (ID numbers) this run uses."""
     latencies: list[float] = []
     rejected = 0
     deadline = time.perf_counter() + seconds
@@ -78,7 +103,7 @@ async def closed_loop(name: str, port: int, connections: int, seconds: float, ru
     async def client(worker: int) -> None:
         nonlocal rejected
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        n = worker
+        n = block * RUN_BLOCK + worker
         try:
             while time.perf_counter() < deadline:
                 started = time.perf_counter()
@@ -120,49 +145,158 @@ def peer_server(port: int) -> None:
     asyncio.run(serve())
 
 
-def start_peer() -> tuple[subprocess.Popen[bytes], int]:
+@contextmanager
+def running_peer() -> Iterator[int]:
     port = free_port()
     process = subprocess.Popen([sys.executable, "-m", "bench.mllp_throughput", "--peer", str(port)])
-    for _ in range(100):
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return process, port
-        except OSError:
-            time.sleep(0.05)
-    process.kill()
-    raise RuntimeError("the python-hl7 peer did not start")
-
-
-def main() -> None:
-    print("== MLLP: ADT^A04 (Chinese names) stored + routed + mapped, AA after commit; SQLite; loopback ==")
-    run = f"B{os.getpid() % 10000:04d}"
-    with tempfile.TemporaryDirectory() as tmp:
-        service = start_service(Path(tmp), {"DUALCODE_LOG_LEVEL": "WARNING"})
-        try:
-            asyncio.run(closed_loop("warm-up", service.mllp_port, 8, 1.0, run + "W"))
-            one = asyncio.run(
-                closed_loop("dualcode serve, 1 connection", service.mllp_port, 1, SECONDS_ONE, run + "O")
-            )
-            eight = asyncio.run(
-                closed_loop("dualcode serve, 8 connections", service.mllp_port, 8, SECONDS_EIGHT, run + "E")
-            )
-        finally:
-            service.stop()
-    process, port = start_peer()
     try:
-        peer = asyncio.run(
-            closed_loop("peer: python-hl7 hl7.mllp, AA only, 8 conn", port, 8, SECONDS_PEER, run)
-        )
+        for _ in range(100):
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                time.sleep(0.05)
+        else:
+            raise RuntimeError("the python-hl7 peer did not start")
+        yield port
     finally:
         process.terminate()
         process.wait(timeout=10)
-    for result in (one, eight, peer):
+
+
+def postgres_answers() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+async def _postgres_admin(statement: str) -> None:
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    dsn = make_url(POSTGRES_URL).set(drivername="postgresql").render_as_string(hide_password=False)
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+@contextmanager
+def fresh_postgres_database() -> Iterator[str]:
+    """An empty database of its own; the service migrates it with its own code (a baseline too)."""
+    from sqlalchemy.engine import make_url
+
+    name = f"dualcode_bench_mllp_{os.getpid()}_{secrets.token_hex(3)}"
+    asyncio.run(_postgres_admin(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        asyncio.run(_postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@contextmanager
+def running_service(backend: str, source: str | None) -> Iterator[RunningService]:
+    """`dualcode serve` on a fresh database of ``backend``, from ``source`` (None: this tree)."""
+    env = {"DUALCODE_LOG_LEVEL": "WARNING"}
+    if source is not None:
+        env["PYTHONPATH"] = source
+    with ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        if backend == "postgres":
+            env["DUALCODE_DATABASE_URL"] = stack.enter_context(fresh_postgres_database())
+        service = start_service(tmp, env)
+        stack.callback(service.stop)
+        yield service
+
+
+@dataclass(frozen=True)
+class Target:
+    label: str  # "sqlite", "postgres", "sqlite baseline" ...
+    port: int
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="bench.mllp_throughput")
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--baseline", help="another copy of the code to run under the same load (A/B)")
+    parser.add_argument("--backends", default="sqlite,postgres")
+    args = parser.parse_args([] if argv is None else argv)
+    backends = [b for b in args.backends.split(",") if b != "postgres" or postgres_answers()]
+    sources: list[tuple[str, str | None]] = [("", None)]
+    if args.baseline:
+        sources.append((" baseline", str(Path(args.baseline).resolve())))
+    print(
+        "== MLLP: ADT^A04 (Chinese names) stored + routed + mapped, AA after commit; "
+        f"{' + '.join(backends)}; loopback; {args.rounds} round(s) =="
+    )
+    run = f"B{os.getpid() % 10000:04d}"
+    with ExitStack() as stack:
+        targets: list[Target] = []
+        for backend in backends:
+            for suffix, source in sources:
+                service = stack.enter_context(running_service(backend, source))
+                targets.append(Target(backend + suffix, service.mllp_port))
+        peer_port = stack.enter_context(running_peer())
+        singles: list[Result] = []
+        for target in targets:
+            # Each service has a database of its own: blocks 0 (warm-up), 1 (one connection), 2+ (rounds).
+            asyncio.run(closed_loop("warm-up", target.port, 8, 1.0, f"{run}W{len(singles)}", block=0))
+            singles.append(
+                asyncio.run(
+                    closed_loop(
+                        f"{target.label}, 1 connection",
+                        target.port,
+                        1,
+                        SECONDS_ONE,
+                        f"{run}O{len(singles)}",
+                        block=1,
+                    )
+                )
+            )
+        rounds: dict[str, list[Result]] = {t.label: [] for t in targets}
+        rounds["peer"] = []
+        for r in range(args.rounds):
+            for i, target in enumerate(targets):
+                rounds[target.label].append(
+                    asyncio.run(
+                        closed_loop(
+                            f"{target.label}, 8 connections",
+                            target.port,
+                            8,
+                            SECONDS_EIGHT,
+                            f"{run}{r}E{i}",
+                            block=2 + r,
+                        )
+                    )
+                )
+            rounds["peer"].append(
+                asyncio.run(
+                    closed_loop("peer: python-hl7 hl7.mllp, AA only, 8 conn", peer_port, 8, SECONDS_PEER, run)
+                )
+            )
+    for result in singles:
         print(result.line())
-    print(f"8-connection ratio dualcode/python-hl7 {eight.rate / peer.rate:.2f} (target >= 1.5)")
+    for results in rounds.values():
+        for result in results:
+            print(result.line())
+    peer_rates = [p.rate for p in rounds["peer"]]
+    print(f"medians over {args.rounds} round(s), 8 connections:")
+    print(f"  {'peer (python-hl7, AA only)':<28} {statistics.median(peer_rates):8,.0f} msg/s")
+    for target in targets:
+        results = rounds[target.label]
+        ratios = [res.rate / peer for res, peer in zip(results, peer_rates, strict=True)]
+        print(
+            f"  {target.label:<28} {statistics.median(r.rate for r in results):8,.0f} msg/s  "
+            f"p99 {statistics.median(r.p99_ms for r in results):7.1f} ms  "
+            f"ratio to peer {statistics.median(ratios):.3f} (target >= 1.5; 2,000 msg/s, p99 < 50 ms)"
+        )
 
 
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--peer":
         peer_server(int(sys.argv[2]))
     else:
-        main()
+        main(sys.argv[1:])

@@ -5,6 +5,9 @@ the ACK that names its control id. A timeout or a lost connection closes the con
 must not be taken for a later message's) and fails every message still waiting: the dispatcher
 sends them again with the same MSH-10, so a HIS that de-duplicates sees each once. Reconnects back
 off exponentially, failing fast in between instead of queueing behind a dead peer.
+
+Messages sent in one turn of the event loop leave in one write (one system call for a whole claim
+round's messages instead of one each); the transport's buffer is drained only when it grows large.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from dataclasses import dataclass
 
 from his_connectors.base import Envelope, Health, Receipt, RenderError
 from his_connectors.framing import AckDeframer, frame
-from his_connectors.hl7 import render_v2
+from his_connectors.hl7 import render_v2_batch
 from his_connectors.profiles import VendorProfile, load_profile
 from mappings.hl7v2 import Hl7ParseError, parse
 
@@ -30,6 +33,9 @@ class Ack:
 
 class MllpUnavailable(ConnectionError):
     pass
+
+
+_HIGH_WATER = 1 << 20  # bytes buffered in the transport before a sender waits for the socket
 
 
 class MllpConnector:
@@ -59,15 +65,34 @@ class MllpConnector:
         self._writer: asyncio.StreamWriter | None = None
         self._reader_task: asyncio.Task[None] | None = None
         self._waiting: dict[str, asyncio.Future[Ack]] = {}
+        self._outgoing: list[bytes] = []  # frames of this loop turn, written together by _flush
 
     async def deliver(self, envelope: Envelope) -> Receipt:
         try:
-            text = render_v2(envelope, profile=self.profile, version=self.hl7_version, encoding=self.encoding)
-            payload = text.encode(self.encoding)
+            messages = [
+                (control_id, text.encode(self.encoding))
+                for control_id, text in render_v2_batch(
+                    envelope, profile=self.profile, version=self.hl7_version, encoding=self.encoding
+                )
+            ]
         except (RenderError, UnicodeEncodeError) as error:
             return Receipt.failed(f"cannot render: {error}", retryable=False)
+        if len(messages) == 1:
+            return await self._deliver_one(*messages[0])
+        # Several messages (a tube's OML^O21s): delivered when every one is accepted; a retry sends
+        # them all again with the same control ids (a de-duplicating HIS ignores the repeats).
+        receipts = await asyncio.gather(*(self._deliver_one(cid, payload) for cid, payload in messages))
+        refused = [r for r in receipts if not r.delivered]
+        if refused:
+            return Receipt.failed(
+                f"{len(refused)} of {len(receipts)} messages not accepted: {refused[0].detail}",
+                retryable=all(r.retryable for r in refused),
+            )
+        return Receipt.ok(",".join(cid for cid, _ in messages)[:200])
+
+    async def _deliver_one(self, control_id: str, payload: bytes) -> Receipt:
         try:
-            ack = await self.send_and_wait(payload, envelope.control_id)
+            ack = await self.send_and_wait(payload, control_id)
         except TimeoutError:
             return Receipt.failed(f"no ACK within {self.timeout_s:g}s")
         except (OSError, MllpUnavailable) as error:
@@ -84,8 +109,12 @@ class MllpConnector:
         waiter: asyncio.Future[Ack] = asyncio.get_running_loop().create_future()
         self._waiting[control_id] = waiter
         try:
-            writer.write(frame(payload))
-            await writer.drain()
+            framed = frame(payload)
+            if not self._outgoing:
+                asyncio.get_running_loop().call_soon(self._flush)
+            self._outgoing.append(framed)
+            if writer.transport.get_write_buffer_size() > _HIGH_WATER:
+                await writer.drain()
             return await asyncio.wait_for(waiter, self.timeout_s)
         except TimeoutError:
             await self._drop(MllpUnavailable("ACK timeout"))
@@ -95,6 +124,12 @@ class MllpConnector:
             raise
         finally:
             self._waiting.pop(control_id, None)
+
+    def _flush(self) -> None:
+        frames, self._outgoing, writer = self._outgoing, [], self._writer
+        if frames and writer is not None and not writer.is_closing():
+            writer.write(b"".join(frames))
+        # a dropped connection clears the frames: their waiters failed, the dispatcher sends again
 
     async def health(self) -> Health:
         try:
@@ -150,12 +185,16 @@ class MllpConnector:
         finally:
             if self._writer is writer:
                 self._fail_waiting(error)
-                self._writer = None
+                self._writer, self._outgoing = None, []
             writer.close()
 
     def _parse_ack(self, payload: bytes) -> Ack | None:
+        text = payload.decode(self.encoding, errors="replace")
+        fast = _plain_accept(text)
+        if fast is not None:
+            return fast
         try:
-            message = parse(payload.decode(self.encoding, errors="replace"))
+            message = parse(text)
         except Hl7ParseError:
             return None
         msa = message.find("MSA")
@@ -174,7 +213,7 @@ class MllpConnector:
 
     async def _drop(self, error: BaseException) -> None:
         writer, task = self._writer, self._reader_task
-        self._writer, self._reader_task = None, None
+        self._writer, self._reader_task, self._outgoing = None, None, []
         self._fail_waiting(error)
         if writer is not None:
             writer.close()
@@ -184,3 +223,19 @@ class MllpConnector:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+def _plain_accept(text: str) -> Ack | None:
+    """The common answer read without a full parse: MSA|AA|<id> (or CA) with nothing to unescape.
+    None for anything else (refusals, escapes, odd shapes): those take the full parse."""
+    if len(text) < 8 or not text.startswith("MSH"):
+        return None
+    fs, escape = text[3], text[6:7]
+    at = text.find("\rMSA" + fs)
+    if at < 0:
+        return None
+    line = text[at + 1 :].split("\r", 1)[0]
+    fields = line.split(fs)
+    if len(fields) < 3 or fields[1] not in ("AA", "CA") or (escape and escape in fields[2]):
+        return None
+    return Ack(fields[1], fields[2], "")

@@ -35,6 +35,7 @@ class CardPlatformConfig:
     operator: str = "dualcode"  # NHSA opter
     sign_no: str = ""  # NHSA sign-in number (9001), when the region requires one
     ehc_steps: tuple[tuple[str, str], ...] = field(default=())  # our step -> the EHC platform's code
+    static_code_ttl_s: float = 0.0  # a static code verified this recently is not asked again (recent.py)
 
     @classmethod
     def for_sandbox(cls, url: str = "http://127.0.0.1:8090", **overrides: object) -> CardPlatformConfig:
@@ -66,4 +67,5 @@ def card_platform_config(settings: Settings) -> CardPlatformConfig:
         hospital_code=settings.cards_hospital_code,
         city_code=settings.cards_city_code,
         mdtrtarea_admvs=settings.cards_mdtrtarea_admvs,
+        static_code_ttl_s=settings.cards_static_code_ttl_s,
     )

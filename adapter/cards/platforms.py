@@ -14,6 +14,7 @@ from adapter.cards.essc import EsscClient
 from adapter.cards.holder import CardHolder, CardKind
 from adapter.cards.nhsa import NhsaClient
 from adapter.cards.protocol import CardPlatform
+from adapter.cards.recent import RecentVerifications
 from adapter.cards.ssc_reader import SscReader
 
 
@@ -27,8 +28,10 @@ class CardPlatforms:
         ssc: SscReader,
         default_kind: CardKind | None = None,
         prefixes: tuple[tuple[str, CardKind], ...] = (),
+        recent: RecentVerifications | None = None,
     ) -> None:
         self.essc, self.ehc, self.nhsa, self.ssc = essc, ehc, nhsa, ssc
+        self._recent = recent or RecentVerifications(0)
         self._default_kind = default_kind
         self._prefixes = prefixes
         self._by_kind: dict[CardKind, CardPlatform] = {"essc": essc, "ehc": ehc, "nhsa": nhsa, "ssc": ssc}
@@ -44,6 +47,7 @@ class CardPlatforms:
             ssc=SscReader(),
             default_kind=config.default_kind,
             prefixes=config.code_prefixes,
+            recent=RecentVerifications(config.static_code_ttl_s),
         )
 
     def kind_of(self, code: str) -> CardKind:
@@ -56,7 +60,12 @@ class CardPlatforms:
         platform = self._by_kind.get(chosen)
         if platform is None:
             raise card_error(CardProblem.UNKNOWN_SHAPE, f"a {chosen} code is not verified by a card platform")
-        return await platform.verify(code, context)
+        key = f"{chosen}\x00{code.strip()}"
+        holder = self._recent.get(key)
+        if holder is None:
+            holder = await platform.verify(code, context)
+            self._recent.keep(key, holder)
+        return holder
 
     async def aclose(self) -> None:
         for platform in self._by_kind.values():

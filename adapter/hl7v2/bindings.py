@@ -4,6 +4,9 @@ To add a handler, append a ``Binding`` here (or build a table with ``BindingTabl
 Patterns are shell-style; the most specific match wins, so a catch-all ``Binding(handler=…)`` with
 every field ``*`` can sit beside exact ones. The handlers (``adapter.hl7v2.handlers``) share one
 ``PatientIndex``: the same one the card scans resolve through, when the caller passes it.
+
+ORU^R01 goes to ``TubeResultHandler``: a result for a pooled sampling tube (SPM-2 = a tube's
+barcode) goes to the sampling service, any other to the patient's results.
 """
 
 from __future__ import annotations
@@ -19,13 +22,26 @@ from adapter.hl7v2.handlers import (
     PrescriptionHandler,
     ResultHandler,
 )
+from adapter.hl7v2.handlers.tubes import TubeResultHandler
 from adapter.hl7v2.router import Binding, BindingTable
 from adapter.mpi import PatientIndex
+from adapter.security.audit import Auditor
+from adapter.settings import Settings
+
+DEFAULT_TUBE_PATTERN: str = Settings.model_fields["sampling_tube_pattern"].default
 
 
-def default_bindings(index: PatientIndex | None = None) -> BindingTable:
+def default_bindings(
+    index: PatientIndex | None = None,
+    *,
+    auditor: Auditor | None = None,
+    tube_pattern: str = DEFAULT_TUBE_PATTERN,
+) -> BindingTable:
+    """``auditor`` records tube results (the gateway's, in the service); ``tube_pattern`` is
+    DUALCODE_SAMPLING_TUBE_PATTERN."""
     index = index or PatientIndex()
     adt = AdtHandler(index)
+    results = TubeResultHandler(ResultHandler(index), auditor=auditor or Auditor(), tube_pattern=tube_pattern)
     return BindingTable(
         [
             *(Binding(adt, "adt-patient", message_type="ADT", trigger_event=event) for event in ADT_EVENTS),
@@ -35,6 +51,6 @@ def default_bindings(index: PatientIndex | None = None) -> BindingTable:
             Binding(ChargeHandler(index), "dft-charges", message_type="DFT", trigger_event="P03"),
             Binding(PrescriptionHandler(index), "rde-prescription", message_type="RDE", trigger_event="O11"),
             Binding(DispenseHandler(index), "rds-dispense", message_type="RDS", trigger_event="O13"),
-            Binding(ResultHandler(index), "oru-results", message_type="ORU", trigger_event="R01"),
+            Binding(results, "oru-results", message_type="ORU", trigger_event="R01"),
         ]
     )

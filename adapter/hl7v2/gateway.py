@@ -1,10 +1,20 @@
 """The HL7 gateway pipeline: durable before ACK, execute once, per-patient order. An MLLP ``Handler``.
 
-For each frame: read MSH (with the sender's charset) → check the sender → store the raw bytes and
-commit → a repeat of (sender, MSH-10) that has an ACK gets that ACK again and nothing runs → route →
-handler → commit the effects and the outcome (status, ACK, patient, resources) in one unit of work →
-ACK. A crash anywhere before that last commit leaves the message stored as "received" with no
-effects: the sender, never having had an AA, sends it again and it runs then, once.
+For each frame: read MSH (with the sender's charset) → check the sender → route → handler → the
+raw bytes, the effects and the outcome (status, ACK, patient, resources) in ONE unit of work,
+committed → ACK. A repeat of (sender, MSH-10) that has an ACK gets that ACK again and nothing runs.
+A crash before that commit leaves nothing of the message: the sender, never having had an AA,
+sends it again and it runs then, once. A message whose handler fails is stored anyway, with its
+error, in a unit of its own (the failed one rolled back whole).
+
+Enhanced mode (a commit ACK, CA, as soon as the message is stored) keeps two units: store and
+commit → CA → handler + outcome, one commit → application ACK. A crash between them leaves the
+message stored as "received" with no effects; it runs when sent again. A message found stored
+without an ACK (such a crash, or a transient failure) takes that path too.
+
+Every unit of work here is ``grouped``: on SQLite, the messages arriving on all connections while a
+commit is in flight are stored and executed in one transaction (a savepoint each) and share one
+commit (``storage/sql/sqlite_loop.py``); each ACK still waits for the commit of its own message.
 
 Failures become AE/AR with an ERR segment, recorded as the message's outcome (error text masked).
 A frame without a readable MSH is refused by the transport (AR from nothing) and not stored: it has
@@ -15,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import traceback
+from dataclasses import replace
 
 from adapter.errors import DualcodeError, InternalError, UnparseableMessage
 from adapter.hl7v2.ack import DEFAULT_APPLICATION, build_ack, commit_code
@@ -29,7 +40,7 @@ from adapter.hl7v2.senders import SenderConfig, SenderTable, sender_key
 from adapter.security.audit import OUTCOME_MINOR, OUTCOME_SERIOUS, Auditor
 from adapter.security.logging import raw_hl7_logger
 from adapter.security.masking import mask_text
-from adapter.storage.ports import Storage
+from adapter.storage.ports import Storage, UnitOfWork
 from adapter.storage.records import StoredMessage
 
 log = logging.getLogger(__name__)
@@ -70,17 +81,90 @@ class Gateway:
             self._raw.info("%s %s", config.key, frame.decode(msh.text_codec, "replace"))
         plan = AckPlan.for_message(msh, config)
         async with self._locks.hold(f"message|{config.key}|{msh.control_id}"):
-            async with self._storage.unit_of_work() as uow:
-                stored, created = await uow.messages.add(
-                    sender=config.key,
-                    control_id=msh.control_id,
-                    raw=frame,
-                    message_type=message_kind(msh) or None,
-                )
+            if plan.enhanced:  # a CA once stored: store and commit, then execute
+                async with self._storage.unit_of_work(grouped=True) as uow:
+                    stored, created = await uow.messages.add(
+                        sender=config.key,
+                        control_id=msh.control_id,
+                        raw=frame,
+                        message_type=message_kind(msh) or None,
+                    )
+            else:
+                answer = await self._store_and_execute(frame, msh, config, peer)
+                if isinstance(answer, bytes):
+                    return _if_wanted(answer, plan)
+                stored, created = answer, False
             if not created and stored.ack is not None:
                 return await self._repeat(stored.ack, msh, plan, peer)
             ack = await self._run(stored, msh, config, plan, peer)
         return _if_wanted(ack, plan)
+
+    async def _store_and_execute(
+        self, frame: bytes, msh: Msh, config: SenderConfig, peer: Peer
+    ) -> bytes | StoredMessage:
+        """Original mode: store, route, run and record the outcome in one unit of work; the answer
+        once it is committed. When (sender, MSH-10) was stored before, that message: the caller
+        decides (its stored ACK again, or run it if it never finished)."""
+        failure: DualcodeError
+        try:
+            binding = self._table.route(msh)
+            text = decode_text(frame, msh.codec, charset=msh.charset)
+        except DualcodeError as error:  # refused before running: AR (no destination) or AE (charset)
+            ack = build_ack(msh, error.hl7_ack, error=error, application=self._application)
+            return await self._store_failure(frame, msh, config, error, ack, ack, peer)
+        context = MessageContext("", config.key, msh, frame, text, config, peer, False)
+        key = patient_key(context)
+        try:
+            async with self._locks.hold(None if key is None else f"patient|{key}"):
+                async with self._storage.unit_of_work(grouped=True) as uow:
+                    stored, created = await uow.messages.add(
+                        sender=config.key,
+                        control_id=msh.control_id,
+                        raw=frame,
+                        message_type=context.kind or None,
+                    )
+                    if not created:
+                        raise _StoredBefore(stored)
+                    ack = await self._handle(replace(context, message_id=stored.id), binding, uow)
+            return ack
+        except _StoredBefore as before:
+            return before.stored
+        except DualcodeError as exc:
+            failure = exc
+        except Exception as exc:
+            _log_failure(exc)
+            failure = InternalError("internal error while handling the message")
+        ack = build_ack(msh, failure.hl7_ack, error=failure, application=self._application)
+        # A transient failure (database busy) keeps no ACK: the sender's retry must run the message,
+        # not be answered the stored AE forever.
+        keep = None if failure.issue_type == "transient" else ack
+        return await self._store_failure(frame, msh, config, failure, keep, ack, peer)
+
+    async def _store_failure(
+        self,
+        frame: bytes,
+        msh: Msh,
+        config: SenderConfig,
+        error: DualcodeError,
+        keep: bytes | None,
+        ack: bytes,
+        peer: Peer,
+    ) -> bytes:
+        """Store a message that failed (its failed unit rolled back whole) with its error; the ACK
+        to send once that is committed."""
+        status = "rejected" if error.hl7_ack == "AR" else "error"
+        log.info("HL7 %s from %s: %s %s", message_kind(msh), config.key[:40], status, error.code)
+        async with self._storage.unit_of_work(grouped=True) as uow:
+            stored, created = await uow.messages.add(
+                sender=config.key,
+                control_id=msh.control_id,
+                raw=frame,
+                message_type=message_kind(msh) or None,
+            )
+            if not created and stored.ack is not None:
+                return stored.ack  # answered meanwhile (another process): that answer stands
+            await self._record_failure(uow, stored, error, keep, peer, status=status)
+        return ack
 
     def read(self, raw: bytes) -> tuple[Msh, SenderConfig]:
         """The MSH, read in the sender's charset when MSH-18 is empty, and the sender's settings."""
@@ -161,32 +245,12 @@ class Gateway:
             context = MessageContext(stored.id, config.key, msh, stored.raw, text, config, peer, replay)
             key = patient_key(context)
             async with self._locks.hold(None if key is None else f"patient|{key}"):
-                async with self._storage.unit_of_work() as uow:
+                async with self._storage.unit_of_work(grouped=not replay) as uow:
                     if not replay:  # another connection may have finished it while we waited
                         current = await uow.messages.get(stored.id)
                         if current.ack is not None:
                             return current.ack
-                    result = await binding.handler(context, uow)
-                    ack = result.response or build_ack(
-                        msh, "AA", text=result.ack_text, application=self._application
-                    )
-                    await uow.messages.set_outcome(
-                        stored.id,
-                        status="processed",
-                        ack=ack,
-                        patient_id=result.patient_id,
-                        resources=result.resources,
-                    )
-                    await self._auditor.record(
-                        uow,
-                        agent=f"mllp:{config.key}",
-                        action="E",
-                        operation=f"hl7 {context.kind}",
-                        patient_id=result.patient_id,
-                        resource=result.resources[0] if result.resources else None,
-                        source_ip=peer.host if peer else None,
-                        detail={"message": stored.id, "binding": binding.name, "replay": str(replay).lower()},
-                    )
+                    ack = await self._handle(context, binding, uow)
             return ack
         except DualcodeError as exc:
             error = exc
@@ -200,6 +264,35 @@ class Gateway:
         await self._fail(stored, error, keep, peer, status="rejected" if error.hl7_ack == "AR" else "error")
         return ack
 
+    async def _handle(self, context: MessageContext, binding: Binding, uow: UnitOfWork) -> bytes:
+        """Run the handler and record the outcome and its audit, in the caller's unit of work."""
+        result = await binding.handler(context, uow)
+        ack = result.response or build_ack(
+            context.msh, "AA", text=result.ack_text, application=self._application
+        )
+        await uow.messages.set_outcome(
+            context.message_id,
+            status="processed",
+            ack=ack,
+            patient_id=result.patient_id,
+            resources=result.resources,
+        )
+        await self._auditor.record(
+            uow,
+            agent=f"mllp:{context.sender}",
+            action="E",
+            operation=f"hl7 {context.kind}",
+            patient_id=result.patient_id,
+            resource=result.resources[0] if result.resources else None,
+            source_ip=context.peer.host if context.peer else None,
+            detail={
+                "message": context.message_id,
+                "binding": binding.name,
+                "replay": str(context.replay).lower(),
+            },
+        )
+        return ack
+
     async def _fail(
         self,
         stored: StoredMessage,
@@ -210,17 +303,37 @@ class Gateway:
         status: str,
     ) -> None:
         log.info("HL7 %s from %s: %s %s", stored.message_type, stored.sender[:40], status, error.code)
-        async with self._storage.unit_of_work() as uow:
-            await uow.messages.set_outcome(stored.id, status=status, ack=ack, error=mask_text(str(error)))
-            await self._auditor.record(
-                uow,
-                agent=f"mllp:{stored.sender}",
-                action="E",
-                operation=f"hl7 {stored.message_type or '(none)'}",
-                outcome=OUTCOME_MINOR if status == "rejected" else OUTCOME_SERIOUS,
-                source_ip=peer.host if peer else None,
-                detail={"message": stored.id, "error": error.code},
-            )
+        async with self._storage.unit_of_work(grouped=True) as uow:
+            await self._record_failure(uow, stored, error, ack, peer, status=status)
+
+    async def _record_failure(
+        self,
+        uow: UnitOfWork,
+        stored: StoredMessage,
+        error: DualcodeError,
+        ack: bytes | None,
+        peer: Peer | None,
+        *,
+        status: str,
+    ) -> None:
+        await uow.messages.set_outcome(stored.id, status=status, ack=ack, error=mask_text(str(error)))
+        await self._auditor.record(
+            uow,
+            agent=f"mllp:{stored.sender}",
+            action="E",
+            operation=f"hl7 {stored.message_type or '(none)'}",
+            outcome=OUTCOME_MINOR if status == "rejected" else OUTCOME_SERIOUS,
+            source_ip=peer.host if peer else None,
+            detail={"message": stored.id, "error": error.code},
+        )
+
+
+class _StoredBefore(Exception):
+    """(sender, MSH-10) is in the store already: leave the unit of work (it wrote nothing)."""
+
+    def __init__(self, stored: StoredMessage) -> None:
+        super().__init__("stored before")
+        self.stored = stored
 
 
 def _if_wanted(ack: bytes, plan: AckPlan) -> bytes:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 import ssl
 import traceback
 from dataclasses import dataclass
@@ -61,6 +62,7 @@ class MllpServer:
         stop_grace_s: float = 10.0,
         ssl_context: ssl.SSLContext | None = None,
         allowed: AllowList | None = None,
+        reuse_port: bool = False,
     ) -> None:
         self._host, self._port = host, port
         self._codec = resolve_default(default_charset)
@@ -71,6 +73,10 @@ class MllpServer:
         self._grace = stop_grace_s
         self._ssl = ssl_context
         self._allowed = allowed or AllowList()
+        # SO_REUSEPORT: several worker processes each bind the same port and the kernel spreads the
+        # connections (dualcode serve with http_workers > 1). Off otherwise, so that a second
+        # service started by mistake fails with "address in use" instead of sharing the traffic.
+        self._reuse_port = reuse_port and hasattr(socket, "SO_REUSEPORT")
         self._server: asyncio.Server | None = None
         self._address: tuple[str, int] | None = None
         self._connections: set[_Connection] = set()
@@ -91,6 +97,7 @@ class MllpServer:
                 settings.mllp_tls_cert_file, settings.mllp_tls_key_file, settings.mllp_tls_client_ca_file
             ),
             allowed=AllowList.parse(settings.mllp_allowed_peers),
+            reuse_port=settings.http_workers > 1,
         )
 
     @property
@@ -110,7 +117,13 @@ class MllpServer:
             raise RuntimeError("the MLLP server is already started")
         self._closing = False
         self._server = await asyncio.start_server(
-            self._serve, self._host, self._port, limit=4 * READ_SIZE, reuse_address=True, ssl=self._ssl
+            self._serve,
+            self._host,
+            self._port,
+            limit=4 * READ_SIZE,
+            reuse_address=True,
+            reuse_port=self._reuse_port or None,
+            ssl=self._ssl,
         )
         host, port = self._server.sockets[0].getsockname()[:2]
         self._address = (str(host), int(port))

@@ -25,4 +25,5 @@ def build_gateway(
         default_codec=resolve_default(settings.mllp_default_charset),
         require_known=settings.hl7_require_known_sender,
     )
-    return Gateway(storage, table or default_bindings(), senders=senders, auditor=auditor)
+    table = table or default_bindings(auditor=auditor, tube_pattern=settings.sampling_tube_pattern)
+    return Gateway(storage, table, senders=senders, auditor=auditor)

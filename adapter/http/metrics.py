@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+import os
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 _BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -27,6 +29,12 @@ class HttpMetrics:
             buckets=_BUCKETS,
             registry=self.registry,
         )
+        # With several workers (DUALCODE_HTTP_WORKERS) each process counts for itself and a scrape
+        # reaches one of them: this says which.
+        self.worker = Gauge(
+            "dualcode_worker_info", "The process that answered this scrape", ["pid"], registry=self.registry
+        )
+        self.worker.labels(str(os.getpid())).set(1)
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests.labels(method, route, str(status)).inc()

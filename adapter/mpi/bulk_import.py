@@ -24,7 +24,7 @@ each batch writes one audit record with its counts instead of one per person.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from adapter.errors import InvalidRequest
@@ -35,6 +35,7 @@ from adapter.mpi.coverages import (
     ensure_payors,
     insured_regions,
 )
+from adapter.mpi.import_prepare import PreparedChunk, PreparedPerson, link_order
 from adapter.mpi.import_records import ImportRecord
 from adapter.mpi.patients import read_surviving
 from adapter.mpi.review import IDENTIFIER_CONFLICT, open_review
@@ -43,6 +44,7 @@ from adapter.mpi.tokens import patient_index_tokens
 from adapter.security.audit import Auditor
 from adapter.storage.ports import UnitOfWork
 from adapter.storage.records import NewLink, NewResource
+from adapter.storage.sql.bulk import SealedResource, SealedWriter
 from mappings.person import FactConflict, FactIdentifier, merge_facts_into_patient, patient_from_facts
 
 Key = tuple[str, str]
@@ -124,6 +126,137 @@ class BulkImporter:
             summary.existing += 1
         for record in [*lost_anchor, *slow]:
             await self._resolve_one(uow, record, summary, known_payors)
+        await self._audit(uow, summary)
+        self._payors = known_payors  # only now: a batch that rolls back forgets what it created
+        return summary
+
+    async def import_sealed(
+        self,
+        uow: UnitOfWork,
+        writer: SealedWriter,
+        chunks: Sequence[PreparedChunk],
+        *,
+        parse: Callable[[bytes], ImportRecord],
+    ) -> ImportSummary:
+        """``import_batch`` for lines prepared in worker processes (``import_prepare``): the same
+        sorting and outcomes, but new people are written from their sealed rows. Each chunk is sorted
+        after the previous chunk's writes, so a person repeated across chunks is found like one
+        repeated across batches. ``parse`` reads a line again for the people of the one-by-one path.
+
+        The search tokens of new people are deferred (``SealedWriter.create``): they are found by
+        identifier (identity links) and read by id at once, by search after ``merge_tokens``, which
+        runs here before any one-by-one resolution (it searches) and at the end of the import."""
+        summary = ImportSummary()
+        payors = set(self._payors)
+        known: list[tuple[ImportRecord, str]] = []
+        slow: list[ImportRecord] = []
+        for chunk in chunks:
+            summary.rejected += len(chunk.rejected)
+            fresh = await self._sort_sealed(writer, chunk.people, known, slow, parse)
+            slow[:0] = await self._create_sealed(uow, writer, fresh, chunk, summary, payors, parse)
+        for record, patient_id in known:
+            if not await self._unchanged(uow, record, patient_id):
+                slow.append(record)
+                continue
+            summary.existing += 1
+        if slow:
+            await writer.merge_tokens()  # resolve searches (matching): it must see everyone
+        for record in slow:
+            await self._resolve_one(uow, record, summary, payors)
+        await self._audit(uow, summary)
+        self._payors = payors
+        return summary
+
+    async def _sort_sealed(
+        self,
+        writer: SealedWriter,
+        people: Sequence[PreparedPerson],
+        known: list[tuple[ImportRecord, str]],
+        slow: list[ImportRecord],
+        parse: Callable[[bytes], ImportRecord],
+    ) -> list[PreparedPerson]:
+        owners = await writer.holders(link.value_hash for p in people for link in p.links)
+        fresh: list[PreparedPerson] = []
+        seen: set[str] = set()
+        for person in people:
+            hashes = [link.value_hash for link in person.links]
+            holders = {owners[h] for h in hashes if h in owners}
+            if not holders and not any(h in seen for h in hashes):
+                fresh.append(person)
+            elif (
+                len(holders) == 1 and all(h in owners for h in hashes) and not any(h in seen for h in hashes)
+            ):
+                known.append((parse(person.line), holders.pop()))
+            else:
+                slow.append(parse(person.line))
+            seen.update(hashes)
+        return fresh
+
+    async def _create_sealed(
+        self,
+        uow: UnitOfWork,
+        writer: SealedWriter,
+        fresh: list[PreparedPerson],
+        chunk: PreparedChunk,
+        summary: ImportSummary,
+        payors: set[str],
+        parse: Callable[[bytes], ImportRecord],
+    ) -> list[ImportRecord]:
+        """``_create`` with sealed rows; returns the records whose anchor another unit of work took."""
+        now = chunk.last_updated
+        fresh = sorted(fresh, key=lambda p: p.links[0].value_hash)  # one lock order (PostgreSQL)
+        anchors = await writer.link([(p.links[0], p.patient_id) for p in fresh], now=now)
+        won = [p for p in fresh if anchors[p.links[0].value_hash] == p.patient_id]
+        lost_anchor = [parse(p.line) for p in fresh if anchors[p.links[0].value_hash] != p.patient_id]
+        others = sorted(((link, p) for p in won for link in p.links[1:]), key=lambda o: o[0].value_hash)
+        held = await writer.link([(link, p.patient_id) for link, p in others], now=now)
+        lost: dict[str, set[str]] = {}
+        for link, person in others:
+            if held[link.value_hash] != person.patient_id:
+                lost.setdefault(person.patient_id, set()).add(link.value_hash)
+        sealed: list[SealedResource] = []
+        rebuilt: list[_New] = []
+        regions: set[str] = set()
+        for person in won:
+            regions.update(person.regions)
+            summary.coverages += len(person.resources) - 1
+            if person.patient_id not in lost:
+                sealed.extend(person.resources)
+                continue
+            # Identifiers another Patient holds stay off this one: build it again without them.
+            record = parse(person.line)
+            ids = link_order(record, self._systems)
+            taken = [
+                i
+                for i, link in zip(ids, person.links, strict=True)
+                if link.value_hash in lost[person.patient_id]
+            ]
+            rebuilt.append(_New(record, ids, ids[0], person.patient_id, taken))
+        await ensure_payors(uow, regions, payors)
+        await writer.create(sealed, last_updated=now, defer_tokens=True)
+        items: list[NewResource] = []
+        for again in rebuilt:
+            items.append(self._patient(again))
+            coverages = (
+                coverages_for(
+                    again.patient_id,
+                    again.record.insurance,
+                    psn_no=again.record.psn_no,
+                    systems=self._systems,
+                )
+                if again.record.insurance and again.record.psn_no
+                else []
+            )
+            items.extend(NewResource(c, coverage_tokens(c)) for c in coverages)
+        await uow.resources.create_many(items)
+        for again in rebuilt:
+            conflicts = [_foreign(i, again.record.facts.source) for i in again.lost]
+            await open_review(uow, again.patient_id, IDENTIFIER_CONFLICT, conflicts)
+            summary.conflicts += 1
+        summary.created += len(won)
+        return lost_anchor
+
+    async def _audit(self, uow: UnitOfWork, summary: ImportSummary) -> None:
         await self._auditor.record(
             uow,
             agent=self._actor,
@@ -132,8 +265,6 @@ class BulkImporter:
             resource="Patient",
             detail={k: str(v) for k, v in summary.as_dict().items() if k not in ("seconds", "people_per_s")},
         )
-        self._payors = known_payors  # only now: a batch that rolls back forgets what it created
-        return summary
 
     async def _sort(
         self, uow: UnitOfWork, records: Sequence[ImportRecord]

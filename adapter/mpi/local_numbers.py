@@ -10,13 +10,12 @@ identity link is unique) moves on to the next attempt. No counter row to contend
 from __future__ import annotations
 
 import hashlib
-from typing import Final
+from typing import Any, Final
 
 from adapter.errors import DuplicateKey, ServiceUnavailable
 from adapter.mpi import events
-from adapter.mpi.patients import read_surviving, save_patient
+from adapter.mpi.patients import read_surviving, replaced_by, save_patient
 from adapter.storage.ports import UnitOfWork
-from adapter.storage.records import StoredResource
 from mappings.codes import IdentifierKey, IdentifierSystems
 from mappings.person import identifier_json, identifier_of
 
@@ -38,24 +37,36 @@ def candidate_number(hospital_code: str, patient_id: str, attempt: int) -> str:
     return body + luhn_digit(body)
 
 
-async def existing_number(uow: UnitOfWork, patient: StoredResource, system: str) -> str | None:
+async def existing_number(
+    uow: UnitOfWork, patient_id: str, body: dict[str, Any], system: str
+) -> str | None:
     """The number already on the Patient for this hospital (its link confirms it is this patient's).
     Read from the body, not ``links_for``: lookups by identifier stay indexed on every store."""
-    for identifier in patient.body.get("identifier", []):
+    for identifier in body.get("identifier", []):
         if identifier.get("system") == system and identifier.get("value"):
             link = await uow.identities.find(system, identifier["value"])
-            if link is not None and link.patient_id == patient.id:
+            if link is not None and link.patient_id == patient_id:
                 return str(identifier["value"])
     return None
 
 
 async def assign_local_number(
-    uow: UnitOfWork, patient_id: str, hospital_code: str, *, systems: IdentifierSystems
+    uow: UnitOfWork,
+    patient_id: str,
+    hospital_code: str,
+    *,
+    systems: IdentifierSystems,
+    surviving: dict[str, Any] | None = None,
 ) -> tuple[str, bool]:
-    """(number, created). The surviving Patient of a merge gets the number."""
-    stored = await read_surviving(uow, patient_id)
+    """(number, created). The surviving Patient of a merge gets the number. ``surviving``: that
+    Patient's current body, when the caller has just read it (saves reading it again)."""
     system = systems.hospital_patient_number(hospital_code)
-    found = await existing_number(uow, stored, system)
+    if surviving is not None and replaced_by(surviving) is None:
+        found = await existing_number(uow, patient_id, surviving, system)
+        if found is not None:
+            return found, False
+    stored = await read_surviving(uow, patient_id)
+    found = await existing_number(uow, stored.id, stored.body, system)
     if found is not None:
         return found, False
     for attempt in range(MAX_ATTEMPTS):

@@ -4,6 +4,8 @@ together or not at all. Each resolve, merge and unmerge (and number assignment) 
 
 from __future__ import annotations
 
+from typing import Any
+
 from adapter.mpi.local_numbers import assign_local_number, link_local_number
 from adapter.mpi.matching import match_facts
 from adapter.mpi.merging import merge_patients, unmerge_patients
@@ -72,10 +74,26 @@ class PatientIndex:
         self, uow: UnitOfWork, patient_id: str, hospital_code: str, *, actor: str = "system"
     ) -> str:
         """The hospital's own number for this patient, created on the first visit, stable after."""
-        number, created = await assign_local_number(uow, patient_id, hospital_code, systems=self.systems)
+        number, _ = await self.local_number(uow, patient_id, hospital_code, actor=actor)
+        return number
+
+    async def local_number(
+        self,
+        uow: UnitOfWork,
+        patient_id: str,
+        hospital_code: str,
+        *,
+        actor: str = "system",
+        surviving: dict[str, Any] | None = None,
+    ) -> tuple[str, bool]:
+        """(number, created): created means the Patient changed (the number was put on it).
+        ``surviving``: the Patient's current body when the caller has it (a resolution's)."""
+        number, created = await assign_local_number(
+            uow, patient_id, hospital_code, systems=self.systems, surviving=surviving
+        )
         if created:
             await self._audit_number(uow, patient_id, hospital_code, actor, "assign")
-        return number
+        return number, created
 
     async def link_local_number(
         self, uow: UnitOfWork, patient_id: str, hospital_code: str, number: str, *, actor: str = "system"

@@ -9,6 +9,9 @@ leased: after ``lease_s`` any dispatcher claims them again, and the receiver's i
 (MSH-10, Idempotency-Key, the unique column) makes the repeat harmless. Several dispatchers may share
 a database: the claim is atomic (row locks on PostgreSQL, serialised writers on SQLite) and marks are
 fenced on the claim's attempt number.
+
+The dispatcher also reads the inbound tables of ``sql_table`` destinations that have one (rows the HIS
+writes for us) into the patient index, every ``inbound_interval_s``: see ``adapter.outbox.inbound``.
 """
 
 from __future__ import annotations
@@ -21,16 +24,17 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from adapter.errors import VersionConflict
 from adapter.outbox.backoff import RetryPolicy
 from adapter.outbox.envelopes import build_envelope
 from adapter.outbox.fanout import ALL_DESTINATIONS, fan_out
+from adapter.outbox.inbound import InboundReader, InboundSource
 from adapter.outbox.metrics import OutboxMetrics
 from adapter.storage.ports import Storage
 from adapter.storage.records import OutboxEvent
-from his_connectors import Connector, DestinationsConfig, Envelope, Receipt, open_connector
+from his_connectors import Connector, Destination, DestinationsConfig, Envelope, Receipt, open_connector
 
 log = logging.getLogger("dualcode.outbox")
 _SETTLE_BATCH = 500
@@ -44,6 +48,7 @@ class DispatcherOptions:
     lease_s: float = 60.0
     poll_interval_s: float = 0.5
     stop_grace_s: float = 5.0
+    inbound_interval_s: float = 2.0  # how often inbound tables are read
 
 
 def _utc_now() -> datetime:
@@ -78,12 +83,42 @@ class Dispatcher:
         self._inflight: set[asyncio.Task[None]] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._counts_at = 0.0
+        self._inbound_task: asyncio.Task[None] | None = None
+        self._stopped = asyncio.Event()
+
+    def inbound_reader(self) -> InboundReader | None:
+        """The reader of every configured inbound table (None: there is none)."""
+        sources: dict[str, tuple[Destination, InboundSource]] = {}
+        for destination in self.config.destinations:
+            if destination.connector == "sql_table" and destination.inbound_table and destination.enabled:
+                try:
+                    connector = self._connector(destination.code)
+                except Exception:  # e.g. no driver for its URL: its deliveries will say so too
+                    log.exception("cannot open %s to read its inbound table", destination.code)
+                    continue
+                if hasattr(connector, "read_inbound"):
+                    sources[destination.code] = (destination, cast(InboundSource, connector))
+        return InboundReader(self.storage, sources) if sources else None
 
     async def start(self) -> None:
         self._tasks = [
             asyncio.create_task(self._claim_loop(), name="outbox-claim"),
             asyncio.create_task(self._settle_loop(), name="outbox-settle"),
         ]
+        reader = self.inbound_reader()
+        if reader is not None:
+            self._inbound_task = asyncio.create_task(self._inbound_loop(reader), name="outbox-inbound")
+
+    async def _inbound_loop(self, reader: InboundReader) -> None:
+        while not self._stopping:
+            try:
+                more = await reader.run_once()
+            except Exception:  # the HIS database or ours went away: keep trying, never die silently
+                log.exception("reading inbound tables failed")
+                more = 0
+            if not more:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopped.wait(), self.options.inbound_interval_s)
 
     async def stop(self) -> None:
         """Stop claiming, let deliveries in flight finish (bounded), settle them, close connectors.
@@ -93,8 +128,12 @@ class Dispatcher:
         if self._tasks:
             claimer, settler = self._tasks
             self._stopping = True
+            self._stopped.set()
             self._wake.set()
             await claimer
+            if self._inbound_task is not None:
+                await self._inbound_task  # it finishes its row: nothing is cancelled inside a unit
+                self._inbound_task = None
             if self._inflight:
                 await asyncio.wait(self._inflight, timeout=self.options.stop_grace_s)
             for task in self._inflight:
@@ -121,15 +160,18 @@ class Dispatcher:
         return claimed
 
     async def _claim_loop(self) -> None:
+        # Claim in rounds of a useful size: every round costs a claim, a read and a settle
+        # transaction whatever its size, so a slot freed alone waits for a few others.
+        low_water = max(1, min(self.options.batch_size, self.options.concurrency) // 4)
         while not self._stopping:
             free = self.options.concurrency - len(self._inflight)
             claimed = 0
-            if free > 0:
+            if free >= low_water or (free > 0 and not self._inflight):
                 try:
                     claimed = await self._claim_round(min(free, self.options.batch_size))
                 except Exception:  # the database went away: keep trying, never die silently
                     log.exception("outbox claim failed")
-            if (claimed == 0 or free <= 0) and not self._stopping:
+            if (claimed == 0 or free < low_water) and not self._stopping:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.options.poll_interval_s)
                 self._wake.clear()

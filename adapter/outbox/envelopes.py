@@ -2,7 +2,8 @@
 
 Patient events carry ``versionId``: the version the event reports is sent (so a hospital sees each
 change in order, not the latest state several times); when that version is no longer readable the
-current one is.
+current one is. Events about a resource of the patient (a ChargeItem, a MedicationDispense ...) name it
+in ``resource`` at ``resourceVersion``: it travels as the envelope's ``resource``.
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ async def build_envelope(
     target = await _cached(uow, cache, payload.get("target"), None)
     if target is not None:
         resources["target"] = target
+    recorded = await _cached(uow, cache, payload.get("resource"), payload.get("resourceVersion"))
+    if recorded is not None:
+        resources["resource"] = recorded
     return Envelope(
         event_id=event.id,
         topic=event.topic,

@@ -1,9 +1,11 @@
 """Offline batches: NDJSON lines a sampling point queued while its network was down.
 
-Idempotent on each line's ``client_ref`` (a re-upload creates nothing twice). Lines are bound in
-scan-time order (``scanned_at``, then ``client_ref``), so the order of the lines in the file does not
-change the result. Identifying people (the remote, slow step) runs a few lines at a time; binding to
-tubes runs one line at a time, in that order. A bad line is reported and the others still land.
+Idempotent on each line's ``client_ref`` (a re-upload creates nothing twice; the store's unique
+constraint settles a concurrent upload of the same line). Lines are bound in scan-time order
+(``scanned_at``, then ``client_ref``), so the order of the lines in the file does not change the
+result. Stored client_refs and the tubes named are read once per batch; lines then go in chunks of
+``CHUNK``: identified (the remote, slow step) ``IDENTIFY_CONCURRENCY`` at a time, then bound in that
+order, ``BIND_PER_UNIT`` lines per unit of work. A bad line is reported and the others still land.
 """
 
 from __future__ import annotations
@@ -15,11 +17,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from adapter.errors import DualcodeError, InvalidBatch, InvalidRequest
-from adapter.sampling.service import Identified, SamplingService, require_sampling
+from adapter.sampling.service import Identified, SamplingService, check_tube_accepts, require_sampling
 from adapter.sampling.values import CLOCK_SKEW, RegistrationRequest, request_from_json, text_field
 from adapter.security.caller import Caller
+from adapter.storage.records import SamplingTube
 
-IDENTIFY_CONCURRENCY = 8
+IDENTIFY_CONCURRENCY = 16  # lines being identified at once (the platforms are remote)
+CHUNK = 1_000  # lines identified, then bound, before the next ones (in scan-time order)
+BIND_PER_UNIT = 200  # lines bound per unit of work (one transaction, one commit)
 
 
 @dataclass
@@ -87,48 +92,60 @@ async def run_batch(
         key=lambda line: (_when(line), line.client_ref or ""),
     )
     first: dict[str, Line] = {}
+    for line in pending:
+        assert line.client_ref is not None  # parsed lines carry one
+        first.setdefault(line.client_ref, line)  # the same scan twice in one file: answered like its first
+    barcodes = list(dict.fromkeys(line.request.tube for line in first.values() if line.request is not None))
+    tubes: dict[str, SamplingTube] = {}
     async with service.storage.unit_of_work(read_only=True) as uow:
-        for line in pending:
-            assert line.client_ref is not None  # parsed lines carry one
-            if line.client_ref in first:
-                continue  # the same scan twice in one file: answered like its first line
-            first[line.client_ref] = line
-            stored = await uow.sampling.by_client_ref(line.client_ref)
-            if stored is not None:
-                line.settle(
-                    "existing",
-                    registration=stored.id,
-                    tube=stored.tube,
-                    position=stored.position,
-                    patient=f"Patient/{stored.patient_id}",
-                    name_masked=stored.name_masked,
-                )
-    for line in first.values():
-        if line.answer is not None and line.answer["status"] == "existing":  # uploaded before: a read
-            await service.audit_writer.submit(
-                service.auditor.build(
-                    agent=caller.client_id,
-                    action="R",
-                    operation="sampling batch-existing",
-                    patient_id=str(line.answer["patient"]).removeprefix("Patient/"),
-                    source_ip=caller.source_ip,
-                    request_id=caller.request_id,
-                    detail={"tube": str(line.answer["tube"])},
-                )
+        stored = await uow.sampling.by_client_refs(list(first))
+        for barcode in barcodes:
+            tube = await uow.sampling.get_tube(barcode)
+            if tube is not None:
+                tubes[barcode] = tube
+    for client_ref, known in stored.items():
+        first[client_ref].settle(
+            "existing",
+            registration=known.id,
+            tube=known.tube,
+            position=known.position,
+            patient=f"Patient/{known.patient_id}",
+            name_masked=known.name_masked,
+        )
+        await service.audit_writer.submit(  # uploaded before: a read
+            service.auditor.build(
+                agent=caller.client_id,
+                action="R",
+                operation="sampling batch-existing",
+                patient_id=known.patient_id,
+                source_ip=caller.source_ip,
+                request_id=caller.request_id,
+                detail={"tube": known.tube},
             )
+        )
     todo = [line for line in first.values() if line.answer is None]
-    found = await _identify_all(service, todo, caller)
-    for line in todo:
-        who = found.get(line.number)
-        if who is None or line.request is None:
-            continue
-        try:
-            registered = await service.bind(line.request, who, caller)
-        except DualcodeError as error:
-            line.reject(error)
-            continue
-        status = "created" if registered.created else "existing"
-        line.settle(status, **{k: v for k, v in registered.to_json().items() if k != "client_ref"})
+    for line in todo:  # before identifying: a dynamic code is single-use
+        assert line.request is not None
+        tube = tubes.get(line.request.tube)
+        if tube is not None:
+            try:
+                check_tube_accepts(tube, line.request, room=False)
+            except DualcodeError as error:
+                line.reject(error)
+    todo = [line for line in todo if line.answer is None]
+    for start in range(0, len(todo), CHUNK):  # in scan-time order, chunk after chunk
+        chunk = todo[start : start + CHUNK]
+        found = await _identify_all(service, chunk, caller)
+        ready = [(line, who) for line in chunk if (who := found.get(line.number)) is not None]
+        for offset in range(0, len(ready), BIND_PER_UNIT):
+            part = ready[offset : offset + BIND_PER_UNIT]
+            items = [(line.request, who) for line, who in part if line.request is not None]
+            for (line, _), outcome in zip(part, await service.bind_many(items, caller), strict=True):
+                if isinstance(outcome, DualcodeError):
+                    line.reject(outcome)
+                    continue
+                status = "created" if outcome.created else "existing"
+                line.settle(status, **{k: v for k, v in outcome.to_json().items() if k != "client_ref"})
     limit = now + timedelta(seconds=skew_s)
     for line in lines:
         if line.answer is None and line.client_ref in first:  # a repeated line: nothing new
@@ -156,7 +173,6 @@ async def _identify_all(service: SamplingService, lines: list[Line], caller: Cal
         assert line.request is not None
         async with gate:
             try:
-                await service.precheck(line.request)
                 found[line.number] = await service.identify(line.request, caller)
             except DualcodeError as error:
                 line.reject(error)

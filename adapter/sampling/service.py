@@ -1,17 +1,26 @@
-"""Registering people into pooled tubes: identify through the card scan path, then bind in one unit
-of work that holds the tube's lock, so concurrent scans into one tube never share a position and a
-person never gets two positions in one tube."""
+"""Registering people into pooled tubes: identify through the card scan path, then bind.
+
+Binding is one write unit of work with few statements (``SamplingStore.place``: count the person
+into the tube, store the registration; the store's uniqueness rules settle races), so concurrent
+scans into one tube never share a position and a person never gets two positions in one tube.
+A scan binds in a *grouped* unit (``Storage.unit_of_work(grouped=True)``): on SQLite the scans that
+arrive together share one transaction and one COMMIT (one fsync), each still answered only once
+committed. An offline batch binds many lines per unit (``bind_many``), in their order.
+"""
 
 from __future__ import annotations
 
+import itertools
 import re
+import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
 from adapter.errors import (
+    DualcodeError,
     InsufficientScope,
     PoolSizeMismatch,
     TubeAtAnotherPoint,
@@ -27,7 +36,12 @@ from adapter.security.audit_writer import AuditWriter
 from adapter.security.caller import Caller
 from adapter.security.scopes import ADMIN_SCOPE, SAMPLING_SCOPE
 from adapter.storage.ports import Storage, UnitOfWork
-from adapter.storage.records import SamplingRegistration, SamplingTube
+from adapter.storage.records import AuditRecord, SamplingRegistration, SamplingTube
+
+# What a tube answers a scan it cannot take: raised before anything is written for that scan, so
+# the unit of work it runs in stays good for the other scans of a batch.
+REFUSALS = (TubeClosed, TubeFull, PoolSizeMismatch, TubeAtAnotherPoint)
+MEMO_SIZE = 10_000  # tubes remembered (a point fills one every few minutes)
 
 
 class Scanner(Protocol):
@@ -74,11 +88,13 @@ class SamplingService:
         tube_pattern: str,
         round_name: str | None = None,
         today: Callable[[], date] = date.today,
+        precheck_ttl_s: float = 1.0,
     ) -> None:
         self._storage, self._scan = storage, scan
         self._auditor, self._audit_writer = auditor, audit_writer
         self.tube_pattern = re.compile(tube_pattern)
         self._round_name, self._today = round_name, today
+        self._seen = TubeMemo(ttl_s=precheck_ttl_s)
 
     @property
     def storage(self) -> Storage:
@@ -102,8 +118,12 @@ class SamplingService:
         return await self.bind(request, who, caller)
 
     async def precheck(self, request: RegistrationRequest) -> None:
-        async with self._storage.unit_of_work(read_only=True) as uow:
-            tube = await uow.sampling.get_tube(request.tube)
+        tube = self._seen.get(request.tube)
+        if tube is None:
+            async with self._storage.unit_of_work(read_only=True) as uow:
+                tube = await uow.sampling.get_tube(request.tube)
+            if tube is not None:
+                self._seen.put(tube)
         if tube is not None:
             check_tube_accepts(tube, request, room=False)
 
@@ -119,60 +139,106 @@ class SamplingService:
         return Identified(result.patient_id, masked_name(result.patient))
 
     async def bind(self, request: RegistrationRequest, who: Identified, caller: Caller) -> Registered:
-        round_name = self.current_round()
-        async with self._storage.unit_of_work() as uow:
-            tube = await uow.sampling.open_tube(
-                barcode=request.tube, round=round_name, point=request.point, pool_size=request.pool_size
-            )
-            existing = await uow.sampling.member(tube.barcode, who.patient_id)
-            if existing is not None:
-                return await self._again(uow, existing, tube, caller)
-            check_tube_accepts(tube, request)
-            registration = SamplingRegistration(
-                id=uuid.uuid4().hex,
-                tube=tube.barcode,
-                position=tube.filled + 1,
-                patient_id=who.patient_id,
-                round=tube.round,
-                point=request.point,
-                registered_at=uow_now(),
-                actor=caller.client_id,
-                name_masked=who.name_masked,
-                client_ref=request.client_ref,
-                scanned_at=request.scanned_at,
-            )
-            flags = await _flags(uow, who.patient_id, tube)
-            await uow.sampling.add(registration)
-            filled = tube.filled + 1  # what add() stored, without reading it back
-            tube = replace(tube, filled=filled, status="full" if filled >= tube.pool_size else tube.status)
-            await self._auditor.record(
-                uow,
-                agent=caller.client_id,
-                action="C",
-                operation="sampling register",
-                patient_id=who.patient_id,
-                source_ip=caller.source_ip,
-                request_id=caller.request_id,
-                detail={"tube": tube.barcode, "position": str(registration.position)},
-            )
-        return Registered(registration, tube, created=True, flags=flags)
+        reads: list[AuditRecord] = []
+        async with self._storage.unit_of_work(grouped=True) as uow:
+            registered = await self._bind_in(uow, request, who, caller, reads)
+        self._seen.put(registered.tube)
+        for record in reads:  # a scan again is a read: audited in batches, once the unit is over
+            await self._audit_writer.submit(record)
+        return registered
 
-    async def _again(
-        self, uow: UnitOfWork, existing: SamplingRegistration, tube: SamplingTube, caller: Caller
+    async def bind_many(
+        self, items: Sequence[tuple[RegistrationRequest, Identified]], caller: Caller
+    ) -> list[Registered | DualcodeError]:
+        """Bind in the given order, all in one unit of work; a refused item is answered with its
+        error and the others still land. Should the unit fail as a whole, each item is bound again
+        in a unit of its own, so one bad item never takes the others down with it."""
+        reads: list[AuditRecord] = []
+        answers: list[Registered | DualcodeError] = []
+        try:
+            async with self._storage.unit_of_work() as uow:
+                creates: list[AuditRecord] = []
+                for request, who in items:
+                    try:
+                        answers.append(await self._bind_in(uow, request, who, caller, reads, creates))
+                    except REFUSALS as refused:
+                        answers.append(refused)
+                if creates:  # in this unit: no registration without its record
+                    await uow.audit.record_many(creates)
+            for answer in answers:
+                if isinstance(answer, Registered):
+                    self._seen.put(answer.tube)
+        except Exception:
+            if len(items) <= 1:
+                raise
+            answers, reads = [], []
+            for request, who in items:
+                try:
+                    answers.append(await self.bind(request, who, caller))
+                except DualcodeError as error:
+                    answers.append(error)
+        for record in reads:
+            await self._audit_writer.submit(record)
+        return answers
+
+    async def _bind_in(
+        self,
+        uow: UnitOfWork,
+        request: RegistrationRequest,
+        who: Identified,
+        caller: Caller,
+        reads: list[AuditRecord],
+        creates: list[AuditRecord] | None = None,
     ) -> Registered:
-        await self._audit_writer.submit(
-            self._auditor.build(
-                agent=caller.client_id,
-                action="R",
-                operation="sampling register-again",
-                patient_id=existing.patient_id,
-                source_ip=caller.source_ip,
-                request_id=caller.request_id,
-                detail={"tube": tube.barcode, "position": str(existing.position)},
-            )
+        """Bind one person. Audit: a scan again is a read, appended to ``reads`` (the caller submits
+        them once the unit is over); a new registration is recorded in ``uow`` now, or appended to
+        ``creates`` for the caller to write in the same unit, all at once."""
+        wanted = SamplingRegistration(
+            id=uuid.uuid4().hex,
+            tube=request.tube,
+            position=0,  # the store hands out the next one
+            patient_id=who.patient_id,
+            round=self.current_round(),  # a new tube's; an existing tube keeps its own
+            point=request.point,
+            registered_at=uow_now(),
+            actor=caller.client_id,
+            name_masked=who.name_masked,
+            client_ref=request.client_ref,
+            scanned_at=request.scanned_at,
         )
-        flags = await _flags(uow, existing.patient_id, tube)
-        return Registered(existing, tube, created=False, flags=flags)
+        placed = await uow.sampling.place(wanted, pool_size=request.pool_size)
+        tube, registration = placed.tube, placed.registration
+        if registration is None:
+            check_tube_accepts(tube, request)
+            raise TubeFull(f"tube {tube.barcode} cannot take more people")  # pragma: no cover
+        flags = await _flags(uow, registration.patient_id, tube)
+        if not placed.created:
+            reads.append(
+                self._auditor.build(
+                    agent=caller.client_id,
+                    action="R",
+                    operation="sampling register-again",
+                    patient_id=registration.patient_id,
+                    source_ip=caller.source_ip,
+                    request_id=caller.request_id,
+                    detail={"tube": tube.barcode, "position": str(registration.position)},
+                )
+            )
+            return Registered(registration, tube, created=False, flags=flags)
+        record = self._auditor.build(
+            agent=caller.client_id,
+            action="C",
+            operation="sampling register",
+            patient_id=registration.patient_id,
+            source_ip=caller.source_ip,
+            request_id=caller.request_id,
+            detail={"tube": tube.barcode, "position": str(registration.position)},
+        )
+        if creates is None:
+            await uow.audit.record(record)
+        else:
+            creates.append(record)
+        return Registered(registration, tube, created=True, flags=flags)
 
     async def close(self, barcode: str, caller: Caller) -> SamplingTube:
         """Close a tube (idempotent): it goes to the lab (outbox topic sampling.tube-closed)."""
@@ -182,6 +248,7 @@ class SamplingService:
             if tube is None:
                 raise TubeNotFound(f"no tube {barcode}")
             if tube.status == "closed":
+                self._seen.put(tube)
                 return tube
             tube = await uow.sampling.set_status(barcode, "closed", at=uow_now())
             members = await uow.sampling.members(barcode)
@@ -210,6 +277,7 @@ class SamplingService:
                 request_id=caller.request_id,
                 detail={"tube": barcode, "members": str(len(members))},
             )
+        self._seen.put(tube)
         return tube
 
     async def view(self, barcode: str, caller: Caller) -> tuple[SamplingTube, list[SamplingRegistration]]:
@@ -232,6 +300,35 @@ class SamplingService:
                 )
             )
         return tube, members
+
+
+class TubeMemo:
+    """Tubes as this process last saw them, for the pre-check before a scan (which spends a dynamic
+    code): a tube bound or read within ``ttl_s`` is not read again. Pool size and point never change
+    and a closed tube stays closed, so the only thing a memo can miss is a close by *another*
+    process within ``ttl_s``; then the scan is still refused, by the bind (under the tube's lock),
+    after the code was verified. Closes in this process update the memo at once."""
+
+    def __init__(self, *, ttl_s: float, size: int = MEMO_SIZE) -> None:
+        self._ttl_s, self._size = ttl_s, size
+        self._tubes: dict[str, tuple[float, SamplingTube]] = {}
+
+    def get(self, barcode: str) -> SamplingTube | None:
+        entry = self._tubes.get(barcode)
+        if entry is None:
+            return None
+        seen_at, tube = entry
+        if tube.status == "closed" or time.monotonic() - seen_at < self._ttl_s:
+            return tube
+        return None
+
+    def put(self, tube: SamplingTube) -> None:
+        tubes = self._tubes
+        tubes.pop(tube.barcode, None)  # newest last: the oldest go first
+        tubes[tube.barcode] = (time.monotonic(), tube)
+        if len(tubes) > self._size:
+            for barcode in list(itertools.islice(tubes, len(tubes) - self._size)):
+                del tubes[barcode]
 
 
 async def _flags(uow: UnitOfWork, patient_id: str, tube: SamplingTube) -> tuple[dict[str, Any], ...]:

@@ -129,17 +129,22 @@ class CardScanService:
     ) -> tuple[Resolution, dict[str, str] | None, tuple[dict[str, Any], ...]]:
         resolution = await self._index.resolve(uow, facts, actor=actor, deferred_audit=deferred)
         local = None
+        patient_changed = False
         organization = request.organization or self._default_organization
         if organization and request.step not in IDENTIFICATION_ONLY:
-            number = await self._index.assign_local_number(
-                uow, resolution.patient_id, organization, actor=actor
+            number, patient_changed = await self._index.local_number(
+                uow, resolution.patient_id, organization, actor=actor, surviving=resolution.patient
             )
             local = {"system": self._systems.hospital_patient_number(organization), "value": number}
         if holder is not None and holder.insurance:
             await self._coverage.store(uow, resolution.patient_id, holder)
-        coverages = tuple(await self._coverage.current(uow, resolution.patient_id))
-        patient = (await uow.resources.read("Patient", resolution.patient_id)).body
-        return replace(resolution, patient=patient), local, coverages
+        coverages: tuple[dict[str, Any], ...] = ()
+        if request.step not in IDENTIFICATION_ONLY:
+            coverages = tuple(await self._coverage.current(uow, resolution.patient_id))
+        if patient_changed:  # the number went onto the Patient: answer with that version
+            patient = (await uow.resources.read("Patient", resolution.patient_id)).body
+            resolution = replace(resolution, patient=patient)
+        return resolution, local, coverages
 
     async def _identify(self, request: ScanRequest) -> tuple[CardHolder | None, PersonFacts]:
         kind = request.kind or self._platforms.kind_of(request.code)

@@ -69,8 +69,7 @@ class AuditWriter:
                 batch = self._pending[: self._max_batch]
                 try:
                     async with self._storage.unit_of_work() as uow:
-                        for record in batch:
-                            await uow.audit.record(record)
+                        await uow.audit.record_many(batch)
                 except Exception:
                     log.exception("audit batch failed; will retry", extra={"count": len(batch)})
                     return
@@ -81,4 +80,6 @@ class AuditWriter:
         while True:
             await asyncio.sleep(self._interval)
             if self._pending:
-                await self.flush()
+                # Shielded: stop() cancelling this task mid-commit must not leave a written batch
+                # queued (it would be written again); stop()'s own flush waits for this one.
+                await asyncio.shield(self.flush())

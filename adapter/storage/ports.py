@@ -22,6 +22,7 @@ from adapter.storage.records import (
     NewLink,
     NewResource,
     OutboxEvent,
+    SamplingPlacement,
     SamplingRegistration,
     SamplingTube,
     SearchToken,
@@ -249,6 +250,10 @@ class AuditLog(Protocol):
 
     async def record(self, record: AuditRecord) -> None: ...
 
+    async def record_many(self, records: Sequence[AuditRecord]) -> None:
+        """Write each record whose id is not written yet: a retried batch writes nothing twice."""
+        ...
+
     async def search(
         self, *, patient_id: str | None = None, agent: str | None = None, limit: int = 100
     ) -> list[AuditRecord]:
@@ -271,8 +276,9 @@ class ClientStore(Protocol):
 class SamplingStore(Protocol):
     """Pooled sample tubes and the people bound to them (adapter.sampling).
 
-    Registrations into one tube queue behind ``lock_tube``/``open_tube`` (a row lock on PostgreSQL,
-    the single writer on SQLite, the store lock in memory), so positions are handed out one by one.
+    Registrations into one tube queue behind ``place`` (or ``lock_tube``/``open_tube``): a row lock
+    on PostgreSQL, the single writer on SQLite, the store lock in memory; so positions are handed
+    out one by one.
     Uniqueness of (tube, position), (tube, patient) and client_ref is also enforced by the store:
     DuplicateKey (a backstop; the unit of work is then unusable)."""
 
@@ -290,6 +296,19 @@ class SamplingStore(Protocol):
     async def add(self, registration: SamplingRegistration) -> SamplingRegistration:
         """Store a registration at its position and count it in its tube (status full when the
         tube's filled count reaches its pool size)."""
+        ...
+
+    async def place(self, registration: SamplingRegistration, *, pool_size: int) -> SamplingPlacement:
+        """Bind ``registration``'s person into its tube at the next position, in few statements (the
+        hot path of a scan): the tube is created when new (round, point from the registration, this
+        pool size), else it must be open, not full, of this pool size and point. The stored
+        registration takes the tube's round and the position; ``position`` given is ignored. The
+        same person in this tube, or a client_ref already stored, writes nothing and returns that
+        registration; a tube that refuses writes nothing and returns registration None."""
+        ...
+
+    async def by_client_refs(self, client_refs: Sequence[str]) -> dict[str, SamplingRegistration]:
+        """The stored registrations among these client_refs (an offline batch's lines), by client_ref."""
         ...
 
     async def set_status(self, barcode: str, status: str, *, at: datetime) -> SamplingTube:
@@ -339,9 +358,17 @@ class UnitOfWork(Protocol):
 class Storage(Protocol):
     """A database: opens units of work; knows its own health."""
 
-    def unit_of_work(self, *, read_only: bool = False) -> AbstractAsyncContextManager[UnitOfWork]:
+    def unit_of_work(
+        self, *, read_only: bool = False, grouped: bool = False
+    ) -> AbstractAsyncContextManager[UnitOfWork]:
         """A read-only unit sees committed data only and refuses writes (RuntimeError); on SQLite it
-        does not queue behind writers, so reads run concurrently with them."""
+        does not queue behind writers, so reads run concurrently with them.
+
+        ``grouped``: a write unit that may share one transaction and one commit with the grouped
+        units running at the same time (SQLite's group commit, ``storage/sql/sqlite_loop.py``).
+        The guarantees do not change: leaving the block normally means this unit is committed; an
+        exception rolls back this unit alone. What changes: it sees the effects of the group's
+        earlier units, and a failed group commit fails it too. Elsewhere it is a plain unit."""
         ...
 
     async def ping(self) -> None:

@@ -163,3 +163,14 @@ class SamplingRegistration:
     name_masked: str = ""  # 张* : shown to the worker; the name itself stays in the Patient
     client_ref: str | None = None
     scanned_at: datetime | None = None  # the client's clock (offline batches)
+
+
+@dataclass(frozen=True, slots=True)
+class SamplingPlacement:
+    """What ``SamplingStore.place`` did. ``registration`` is the new one when ``created``; else the
+    person's registration already in this tube (or the one stored under the same client_ref), or
+    None when the tube refused (closed, another pool size or point, full): ``tube`` says why."""
+
+    tube: SamplingTube
+    registration: SamplingRegistration | None
+    created: bool

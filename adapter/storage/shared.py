@@ -110,24 +110,40 @@ def load_json(raw: bytes) -> Any:
 
 
 def token_keys(tokens: Iterable[SearchToken]) -> set[tuple[str, str]]:
-    """(param, key) pairs to index. A token is findable by system|value and by value alone; a token
-    without a system is stored under the empty system, so ``|value`` finds it too."""
+    """(param, key) pairs to index. A token with a system is findable by system|value and by value
+    alone (two keys); a token without a system has one key, under the empty system, which both
+    ``|value`` and a value-alone search look up (``criterion_keys``). Most tokens (names, dates,
+    references, blocking keys) carry no system, so this keeps about a third of the rows off the index."""
     keys: set[tuple[str, str]] = set()
     for token in tokens:
-        keys.add((token.param, _any_system(token.value)))
+        if token.system:
+            keys.add((token.param, _any_system(token.value)))
         keys.add((token.param, _with_system(token.system or "", token.value)))
     return keys
 
 
 def criterion_key(token: SearchToken) -> tuple[str, str]:
-    """The one (param, key) a search criterion must match; system None matches any system."""
+    """The key a search criterion matches tokens with a system by; system None matches any system
+    (``criterion_keys`` adds the key of tokens without a system)."""
     if token.system is None:
         return token.param, _any_system(token.value)
     return token.param, _with_system(token.system, token.value)
 
 
-def criteria_keys(criteria: Sequence[SearchToken]) -> list[tuple[str, str]]:
-    return sorted({criterion_key(token) for token in criteria})
+def criterion_keys(token: SearchToken) -> tuple[str, tuple[str, ...]]:
+    """The param and every key a criterion matches (a resource matches when it has any of them):
+    ``system|value`` and ``|value`` one key each; value alone the key of tokens with a system and the
+    key of tokens without one. (Databases written before tokens without a system had one key also
+    hold the first for those; both still find them.)"""
+    param, key = criterion_key(token)
+    if token.system is None:
+        return param, (key, _with_system("", token.value))
+    return param, (key,)
+
+
+def criteria_keys(criteria: Sequence[SearchToken]) -> list[tuple[str, tuple[str, ...]]]:
+    """``criterion_keys`` of every criterion, deduplicated and in a stable order."""
+    return sorted({criterion_keys(token) for token in criteria})
 
 
 def identity_key(system: str, value: str) -> str:

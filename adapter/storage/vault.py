@@ -12,9 +12,8 @@ into another row does not decrypt there.
 
 from __future__ import annotations
 
-import base64
+import binascii
 import hashlib
-import hmac
 import os
 from collections.abc import Mapping
 
@@ -25,6 +24,8 @@ _VERSION = 1
 _NONCE_BYTES = 12
 _KEY_BYTES = 32
 _MIN_INDEX_KEY_BYTES = 32
+_SHA256_BLOCK = 64
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
 
 
 class VaultError(Exception):
@@ -38,7 +39,7 @@ class KeyMaterialError(VaultError):
 class Vault:
     """AES-256-GCM with rotating keys, plus an HMAC-SHA256 blind index on a separate key."""
 
-    __slots__ = ("_active", "_aeads", "_index_key")
+    __slots__ = ("_active", "_aeads", "_index_inner", "_index_key", "_index_outer")
 
     def __init__(self, keys: Mapping[str, bytes], *, active: str, blind_index_key: bytes) -> None:
         if active not in keys:
@@ -53,6 +54,15 @@ class Vault:
         self._aeads = {kid: AESGCM(key) for kid, key in keys.items()}
         self._active = active
         self._index_key = bytes(blind_index_key)
+        # HMAC-SHA256 (RFC 2104) with the keyed inner and outer states computed once: a blind index
+        # then costs two hash copies instead of a new HMAC object (about 5x faster; the import
+        # computes ~35 per person).
+        key = self._index_key
+        if len(key) > _SHA256_BLOCK:
+            key = hashlib.sha256(key).digest()
+        key = key.ljust(_SHA256_BLOCK, b"\0")
+        self._index_inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
+        self._index_outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
 
     @classmethod
     def generate(cls, kid: str = "k1") -> Vault:
@@ -86,8 +96,11 @@ class Vault:
 
     def blind_index(self, text: str) -> str:
         """Keyed, deterministic digest for equality lookups (43 characters, URL-safe base64)."""
-        digest = hmac.new(self._index_key, text.encode("utf-8"), hashlib.sha256).digest()
-        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+        inner = self._index_inner.copy()
+        inner.update(text.encode("utf-8"))
+        outer = self._index_outer.copy()
+        outer.update(inner.digest())
+        return binascii.b2a_base64(outer.digest(), newline=False)[:43].translate(_URLSAFE).decode("ascii")
 
     @staticmethod
     def _parse_header(blob: bytes) -> tuple[str, int]:

@@ -24,6 +24,10 @@ DEFAULT_EVENTS: Mapping[str, str] = MappingProxyType(
         "patient.local-number-assigned": "A08",
         "patient.merged": "A40",
         "patient.unmerged": "A08",
+        "payment.charged": "P03",  # DFT^P03
+        "settlement.paid": "P03",
+        "pharmacy.dispensed": "O13",  # RDS^O13
+        "sampling.tube-closed": "O21",  # OML^O21, one per tube member
     }
 )
 # Values a Z-segment field may take: names, never free text from the profile author's imagination.

@@ -32,7 +32,7 @@ class Envelope:
     charset: str = "UNICODE UTF-8"
 
 
-def _msh(envelope: Envelope, event: str, structure: str) -> Segment:
+def _msh(envelope: Envelope, event: str, structure: str, kind: str = "ADT") -> Segment:
     when = dtm(envelope.timestamp) if "-" in envelope.timestamp[:5] else envelope.timestamp
     return segment(
         "MSH",
@@ -42,7 +42,7 @@ def _msh(envelope: Envelope, event: str, structure: str) -> Segment:
             5: envelope.receiving_application,
             6: envelope.receiving_facility,
             7: when,
-            9: ("ADT", event, structure),
+            9: (kind, event, structure),
             10: envelope.control_id,
             11: envelope.processing_id,
             12: envelope.version,

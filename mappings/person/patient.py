@@ -3,7 +3,6 @@ overwriting a conflicting name, birth date or single-valued identifier (those co
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 from dataclasses import dataclass
 from typing import Any, Final
@@ -17,6 +16,7 @@ from mappings.codes import (
     fhir_gender_for_sex,
     sex_codes,
 )
+from mappings.json_copy import copy_json
 from mappings.person.facts import FactIdentifier, PersonFacts
 from mappings.person.fhir_terms import (
     ETHNICITY_EXTENSION,
@@ -64,7 +64,7 @@ def merge_facts_into_patient(
     """A new Patient dict with what the facts add; the input is not changed. Conflicting facts are
     left out and returned, never written over the existing ones."""
     systems = systems or default_identifier_systems()
-    result = copy.deepcopy(patient)
+    result: dict[str, Any] = copy_json(patient)
     conflicts: list[FactConflict] = []
     for identifier in facts.all_identifiers(systems):
         conflict = _add_identifier(result, identifier, facts, systems)

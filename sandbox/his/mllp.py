@@ -70,19 +70,24 @@ class HisMllpServer:
                 if not data:
                     return
                 buffer += data
+                answers: list[bytes] = []  # the ACKs of one read leave in one write
                 while (start := buffer.find(START)) >= 0 and (end := buffer.find(b"\x1c", start)) >= 0:
                     payload = bytes(buffer[start + 1 : end])
                     del buffer[: end + 1]
-                    if not await self._answer(payload, writer):
+                    if not self._answer(payload, answers):
+                        writer.write(b"".join(answers))
                         return
+                if answers:
+                    writer.write(b"".join(answers))
+                    await writer.drain()
         except (OSError, ConnectionError):
             return
         finally:
             self._connections.discard(writer)
             writer.close()
 
-    async def _answer(self, payload: bytes, writer: asyncio.StreamWriter) -> bool:
-        """False: hang up."""
+    def _answer(self, payload: bytes, answers: list[bytes]) -> bool:
+        """Record the message and queue its answer in ``answers``. False: hang up."""
         text = decode(payload)
         try:
             message = parse(text)
@@ -105,8 +110,7 @@ class HisMllpServer:
         self.state.record(hospital=hospital, channel="mllp", message_type=kind, key=key, raw=text,
                           answered=code, accepted=code == "AA")  # fmt: skip
         answer = ack(message, code, "" if code == "AA" else "simulated refusal")
-        writer.write(START + answer.encode("utf-8") + END)
-        await writer.drain()
+        answers.append(START + answer.encode("utf-8") + END)
         return True
 
 

@@ -5,6 +5,7 @@ POST /sandbox/his/mode {"hospital": "H0001" | "*", "mode": "ok|refuse|timeout|do
 POST /sandbox/his/{hospital}/webhook                     JSON events (signature checked if configured)
 POST /sandbox/his/{hospital}/fhir/Patient                conditional create (If-None-Exist)
 PUT  /sandbox/his/{hospital}/fhir/Patient?identifier=    conditional update
+POST /sandbox/his/{hospital}/fhir                        a transaction Bundle (tube orders, charges ...)
 GET  /sandbox/his/{hospital}/fhir/metadata
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import json
 from typing import Any, cast
 
 from fastapi import APIRouter, Query, Request, Response
@@ -80,6 +82,23 @@ async def metadata(hospital: str) -> dict[str, Any]:
         "kind": "instance",
         "fhirVersion": "4.0.1",
     }
+
+
+@router.post("/{hospital}/fhir")
+async def fhir_transaction(hospital: str, request: Request) -> Response:
+    """A transaction Bundle; its key: the first conditional create, else the last entry's URL."""
+    body = await request.body()
+    try:
+        bundle = json.loads(body)
+        entries = bundle["entry"] if bundle.get("type") == "transaction" else None
+        requests = [entry["request"] for entry in entries or ()]
+    except (ValueError, KeyError, TypeError, AttributeError):
+        requests = []
+    if not requests:
+        return _answer(request, hospital, "fhir", "not a transaction", "", body, 400, accepted=False)
+    key = next((r["ifNoneExist"] for r in requests if r.get("ifNoneExist")), str(requests[-1].get("url")))
+    kinds = sorted({str(r.get("url", "")).split("?")[0] for r in requests})
+    return await _by_mode(request, hospital, "fhir", f"Bundle {'+'.join(kinds)}", key, body, ok_status=200)
 
 
 @router.post("/{hospital}/fhir/Patient")

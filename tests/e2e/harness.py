@@ -58,6 +58,18 @@ class RunningService:
         token: str = answer.json()["access_token"]
         return token
 
+    def wait_for_output(self, text: str, timeout_s: float = 60.0) -> str:
+        """The service's output so far, once it contains ``text`` (e.g. the "dualcode is listening"
+        banner, which a multi-worker service prints once every worker serves)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            output = self.log_path.read_text(errors="replace")
+            if text in output:
+                return output
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"no {text!r} from dualcode serve:\n{output[-3000:]}")
+            time.sleep(0.1)
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)

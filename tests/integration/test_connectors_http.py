@@ -13,7 +13,8 @@ from his_connectors.fhir_rest import FhirRestConnector
 from his_connectors.webhook import WebhookConnector
 from sandbox.config import SandboxConfig
 from sandbox.server import BackgroundSandbox
-from tests.unit.his_connectors.samples import envelope
+from tests.unit.his_connectors.samples import envelope, patient
+from tests.unit.his_connectors.tube_samples import tube_closed
 
 SECRET = "synthetic-webhook-secret"
 
@@ -77,6 +78,41 @@ async def test_fhir_rest_and_refusals(sandbox: BackgroundSandbox) -> None:
     assert not down.delivered and down.retryable
     types = [i["type"] for i in _received(sandbox, "H0002")["items"]]  # type: ignore[union-attr]
     assert types == ["Patient update", "Patient update", "Patient update", "Patient create"]
+
+
+async def test_fhir_rest_sends_a_closed_tube_and_a_charge_as_transactions(sandbox: BackgroundSandbox) -> None:
+    fhir = FhirRestConnector(f"{sandbox.url}/sandbox/his/H0003/fhir", timeout_s=5)
+    charge = {
+        "resourceType": "ChargeItem",
+        "id": "c1",
+        "identifier": [{"value": "T0001"}],
+        "status": "billable",
+        "code": {"text": "registration fee"},
+        "subject": {"reference": "Patient/p1"},
+        "context": {"reference": "Encounter/e1"},
+    }
+    try:
+        tube = await fhir.deliver(tube_closed(2, hospital="H0003"))
+        billed = await fhir.deliver(
+            envelope("payment.charged", hospital="H0003", patient=patient(1), resource=charge)
+        )
+        bare = await fhir.deliver(envelope("payment.charged", hospital="H0003", patient=patient(1)))
+    finally:
+        await fhir.close()
+    assert tube.delivered and billed.delivered
+    assert not bare.delivered and not bare.retryable  # the event names no resource: a transaction of what?
+    items = _received(sandbox, "H0003")["items"]
+    assert isinstance(items, list)
+    charged, closed = items  # newest first
+    assert closed["type"] == "Bundle ServiceRequest+Specimen"
+    assert closed["key"] == "identifier=urn:dualcode:sampling-tube|TUBE0001"
+    sent = json.loads(closed["raw"])
+    assert sent == tube_closed(2).payload["bundle"]  # the tube's Bundle as the lab hand-off built it
+    assert charged["type"] == "Bundle ChargeItem+Patient"
+    entries = json.loads(charged["raw"])["entry"]
+    assert entries[1]["request"]["url"] == "ChargeItem?identifier=urn%3Adualcode%3Aresource%7CChargeItem%2Fc1"
+    assert entries[1]["resource"]["subject"]["reference"].startswith("Patient?identifier=")
+    assert "context" not in entries[1]["resource"] and "id" not in entries[1]["resource"]
 
 
 async def test_the_sandbox_serves_the_his_mllp_receiver() -> None:

@@ -11,7 +11,8 @@ from his_connectors import load_profile
 from his_connectors.mllp import MllpConnector
 from mappings.hl7v2 import parse
 from sandbox.his import HisMllpServer, HisState
-from tests.unit.his_connectors.samples import envelope
+from tests.unit.his_connectors.samples import envelope, patient
+from tests.unit.his_connectors.tube_samples import tube_closed
 
 
 @pytest.fixture
@@ -115,3 +116,44 @@ async def test_an_unrenderable_event_is_not_retried(his: HisMllpServer) -> None:
     finally:
         await connector.close()
     assert not receipt.delivered and not receipt.retryable
+
+
+async def test_a_closed_tube_reaches_the_his_as_oml_o21_messages(his: HisMllpServer) -> None:
+    connector = _connector(his)
+    try:
+        receipt = await connector.deliver(tube_closed(3))
+        again = await connector.deliver(tube_closed(3))  # a retry: the same control ids
+        his.state.set_mode("H0001", "refuse")
+        refused = await connector.deliver(tube_closed(2, event_id="cd" * 16))
+    finally:
+        await connector.close()
+    assert receipt.delivered and again.delivered
+    assert not refused.delivered and refused.retryable and "2 of 2 messages not accepted" in refused.detail
+    received = list(reversed(his.state.received("H0001", 100)))
+    assert [r.message_type for r in received] == ["OML^O21"] * 8
+    assert [r.key for r in received[:3]] == ["reg0001", "reg0002", "reg0003"]
+    assert [r.duplicate for r in received[3:6]] == [True, True, True]
+    assert his.state.accepted_keys("H0001") == 3
+
+
+async def test_a_charge_reaches_the_his_as_dft_p03(his: HisMllpServer) -> None:
+    charge = {
+        "resourceType": "ChargeItem",
+        "id": "c1",
+        "identifier": [{"value": "T0001"}],
+        "status": "billable",
+        "code": {"coding": [{"system": "urn:dualcode:code-system:v2:BZFEE", "code": "110100001"}]},
+        "subject": {"reference": "Patient/p1"},
+        "priceOverride": {"value": 10.0, "currency": "CNY"},
+    }
+    env = envelope("payment.charged", resource=charge, patient=patient(1))
+    connector = _connector(his)
+    try:
+        receipt = await connector.deliver(env)
+    finally:
+        await connector.close()
+    assert receipt.delivered
+    [got] = his.state.received("H0001", 10)
+    assert got.message_type == "DFT^P03" and got.key == env.control_id
+    message = parse(got.raw)
+    assert message.get("FT1-2") == "T0001" and message.get("FT1-11.1.1") == "10.00"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 from adapter.errors import DuplicateKey
@@ -23,6 +24,12 @@ class MemoryAuditLog:
         stored = replace(record, recorded_at=utc(record.recorded_at), detail=dict(record.detail))
         self._tx.journal.add(state.audit_ids, record.id)
         self._tx.journal.append(state.audit, stored)
+
+    async def record_many(self, records: Sequence[AuditRecord]) -> None:
+        state = self._tx.check()
+        for record in records:
+            if record.id not in state.audit_ids:
+                await self.record(record)
 
     async def search(
         self, *, patient_id: str | None = None, agent: str | None = None, limit: int = 100

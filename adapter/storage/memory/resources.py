@@ -110,9 +110,9 @@ class MemoryFhirRepository:
         state = self._tx.check()
         by_id = state.versions.get(resource_type, {})
         ids: set[str] | None = None
-        for param, key in criteria_keys(criteria):
-            found = state.index.get((resource_type, param, key), set())
-            ids = set(found) if ids is None else ids & found
+        for param, keys in criteria_keys(criteria):
+            found = set().union(*(state.index.get((resource_type, param, key), ()) for key in keys))
+            ids = found if ids is None else ids & found
         candidates = by_id.keys() if ids is None else ids
         current = [by_id[i][-1] for i in candidates]
         live = [v for v in current if not v.deleted]

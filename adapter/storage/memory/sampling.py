@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import builtins
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from adapter.errors import DuplicateKey, ResourceNotFound
-from adapter.storage.records import SamplingRegistration, SamplingTube
+from adapter.storage.records import SamplingPlacement, SamplingRegistration, SamplingTube
 from adapter.storage.shared import utc
 
 if TYPE_CHECKING:
@@ -83,6 +84,41 @@ class MemorySamplingStore:
         status = "full" if filled >= tube.pool_size and tube.status == "open" else tube.status
         journal.put(tables.tubes, tube.barcode, replace(tube, filled=filled, status=status))
         return registration
+
+    async def place(self, registration: SamplingRegistration, *, pool_size: int) -> SamplingPlacement:
+        tables = self._t
+        tube = tables.tubes.get(registration.tube)
+        if tube is not None:
+            found = tables.by_member.get((tube.barcode, registration.patient_id))
+            if found is not None:
+                return SamplingPlacement(tube, tables.registrations[found], created=False)
+            if (
+                tube.status != "open"
+                or tube.filled >= tube.pool_size
+                or tube.pool_size != pool_size
+                or tube.point != registration.point
+            ):
+                return SamplingPlacement(tube, None, created=False)
+        if registration.client_ref is not None:
+            known = tables.by_client_ref.get(registration.client_ref)
+            if known is not None:
+                stored = tables.registrations[known]
+                return SamplingPlacement(tables.tubes[stored.tube], stored, created=False)
+        if tube is None:
+            tube = await self.open_tube(
+                barcode=registration.tube,
+                round=registration.round,
+                point=registration.point,
+                pool_size=pool_size,
+            )
+        placed = replace(registration, position=tube.filled + 1, round=tube.round)
+        await self.add(placed)
+        return SamplingPlacement(tables.tubes[tube.barcode], placed, created=True)
+
+    async def by_client_refs(self, client_refs: Sequence[str]) -> dict[str, SamplingRegistration]:
+        tables = self._t
+        found = ((ref, tables.by_client_ref.get(ref)) for ref in client_refs)
+        return {ref: tables.registrations[i] for ref, i in found if i is not None}
 
     async def set_status(self, barcode: str, status: str, *, at: datetime) -> SamplingTube:
         tube = self._existing(barcode)

@@ -55,7 +55,10 @@ class MemoryStorage:
         self._closed = False
 
     @asynccontextmanager
-    async def unit_of_work(self, *, read_only: bool = False) -> AsyncIterator[UnitOfWork]:
+    async def unit_of_work(
+        self, *, read_only: bool = False, grouped: bool = False
+    ) -> AsyncIterator[UnitOfWork]:
+        # grouped: nothing to share in memory (no commit to wait for); a plain unit.
         self._check_open()
         # Read-only units take the lock too: writers change the state in place (undo on failure),
         # so a reader must not see a half-done unit, just as SQL readers see committed data only.

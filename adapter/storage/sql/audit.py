@@ -2,18 +2,51 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Final
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, bindparam, select
 from sqlalchemy.engine import Row
+from sqlalchemy.sql.dml import Insert
 
 from adapter.errors import DuplicateKey
 from adapter.storage.records import AuditRecord
 from adapter.storage.shared import utc
+from adapter.storage.sql.bulk import driver_value, insert_rows
 from adapter.storage.sql.context import SqlContext
 from adapter.storage.sql.schema import audit
 
 A = audit.c
+_COLUMNS: Final = (
+    "id", "recorded_at", "agent", "action", "operation", "outcome", "patient_id", "resource",
+    "request_id", "private",
+)  # fmt: skip
+
+_RECORDS: dict[str, Insert] = {}
+
+
+def _record_statement(ctx: SqlContext) -> Insert:
+    """INSERT of one record that yields nothing when its id is written already (built once)."""
+    statement = _RECORDS.get(ctx.dialect)
+    if statement is None:
+        statement = (
+            ctx.insert_ignoring(audit, "id")
+            .values(
+                id=bindparam("id"),
+                recorded_at=bindparam("at", type_=A.recorded_at.type),
+                agent=bindparam("agent"),
+                action=bindparam("action"),
+                operation=bindparam("operation"),
+                outcome=bindparam("outcome"),
+                patient_id=bindparam("pid"),
+                resource=bindparam("resource"),
+                request_id=bindparam("rid"),
+                private=bindparam("private", type_=A.private.type),
+            )
+            .returning(A.seq)
+        )
+        _RECORDS[ctx.dialect] = statement
+    return statement
 
 
 class SqlAuditLog:
@@ -22,30 +55,50 @@ class SqlAuditLog:
     def __init__(self, ctx: SqlContext) -> None:
         self._ctx = ctx
 
+    async def record_many(self, records: Sequence[AuditRecord]) -> None:
+        """One executemany for the batch (the audit writer's), duplicates ignored."""
+        ctx = self._ctx
+        rows = [
+            (
+                r.id,
+                driver_value(ctx, A.recorded_at, utc(r.recorded_at)),
+                r.agent,
+                r.action,
+                r.operation,
+                r.outcome,
+                r.patient_id,
+                r.resource,
+                r.request_id,
+                self._private(r),
+            )
+            for r in records
+        ]
+        await insert_rows(ctx, audit, _COLUMNS, rows, ignore_conflict_on="id")
+
+    def _private(self, record: AuditRecord) -> bytes | None:
+        if record.source_ip is None and not record.detail:
+            return None
+        return self._ctx.seal_json(
+            {"source_ip": record.source_ip, "detail": record.detail}, f"audit/{record.id}"
+        )
+
     async def record(self, record: AuditRecord) -> None:
         ctx = self._ctx
-        private = None
-        if record.source_ip is not None or record.detail:
-            private = ctx.seal_json(
-                {"source_ip": record.source_ip, "detail": record.detail}, f"audit/{record.id}"
-            )
-        statement = (
-            ctx.insert_ignoring(audit, "id")
-            .values(
-                id=record.id,
-                recorded_at=utc(record.recorded_at),
-                agent=record.agent,
-                action=record.action,
-                operation=record.operation,
-                outcome=record.outcome,
-                patient_id=record.patient_id,
-                resource=record.resource,
-                request_id=record.request_id,
-                private=private,
-            )
-            .returning(A.seq)
-        )
-        if (await ctx.execute(statement)).first() is None:
+        private = self._private(record)
+        params = {
+            "id": record.id,
+            "at": utc(record.recorded_at),
+            "agent": record.agent,
+            "action": record.action,
+            "operation": record.operation,
+            "outcome": record.outcome,
+            "pid": record.patient_id,
+            "resource": record.resource,
+            "rid": record.request_id,
+            "private": private,
+        }
+        statement = _record_statement(ctx)
+        if (await ctx.execute(statement, params)).first() is None:
             raise DuplicateKey("an audit record with this id exists")
 
     async def search(

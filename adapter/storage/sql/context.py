@@ -75,20 +75,35 @@ class SqlContext:
                 raise
             raise mapped from exc
 
-    async def execute_driver(self, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    async def execute_driver(self, sql: str, rows: Sequence[tuple[Any, ...]]) -> int:
         """executemany of SQL already compiled for this dialect, with rows already in driver form:
-        no per-row parameter processing (bulk writes; see ``bulk.BulkInsert``)."""
+        no per-row parameter processing (bulk writes; see ``bulk.insert_rows``). Returns the rows
+        the driver reports written, -1 when it does not know (asyncpg)."""
         if not self._active:
             raise RuntimeError("the unit of work has ended; open a new one")
         if self._read_only:
             raise ReadOnlyViolation("this unit of work is read-only")
         try:
-            await self._conn.exec_driver_sql(sql, list(rows))
+            result = await self._conn.exec_driver_sql(sql, list(rows))
         except Exception as exc:
             mapped = map_db_error(exc)
             if mapped is exc:
                 raise
             raise mapped from exc
+        return -1 if result.rowcount is None else int(result.rowcount)
+
+    async def driver_connection(self) -> Any:
+        """The driver's own connection under this unit of work (asyncpg's, for COPY), inside its
+        transaction; None when the connection does not expose one."""
+        if not self._active:
+            raise RuntimeError("the unit of work has ended; open a new one")
+        if self._read_only:
+            raise ReadOnlyViolation("this unit of work is read-only")
+        get_raw = getattr(self._conn, "get_raw_connection", None)
+        if get_raw is None:
+            return None
+        raw = await get_raw()
+        return getattr(raw, "driver_connection", None)
 
     @property
     def sa_dialect(self) -> Dialect:

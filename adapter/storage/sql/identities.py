@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Row
+from sqlalchemy.sql.dml import Insert
 
 from adapter.errors import DuplicateKey
 from adapter.storage.records import IdentityLink, NewLink
@@ -17,6 +18,34 @@ from adapter.storage.sql.schema import identity_links
 
 L = identity_links.c
 _LINK_COLUMNS = ("value_hash", "system", "value", "patient_id", "created_at", "flagged", "note")
+# Built once, with bind parameters: building a statement per lookup cost more than running it.
+_BY_HASH = select(identity_links).where(L.value_hash == bindparam("h"))
+_HELD = select(L.value_hash, L.patient_id, L.created_at, L.flagged, L.note).where(
+    L.value_hash.in_(bindparam("hashes", expanding=True))
+)
+
+_LINKS: dict[str, Insert] = {}
+
+
+def _link_statement(ctx: SqlContext) -> Insert:
+    """INSERT of one link that yields nothing when the identifier is linked already (built once)."""
+    statement = _LINKS.get(ctx.dialect)
+    if statement is None:
+        statement = (
+            ctx.insert_ignoring(identity_links, "value_hash")
+            .values(
+                value_hash=bindparam("h"),
+                system=bindparam("system"),
+                value=bindparam("value", type_=L.value.type),
+                patient_id=bindparam("pid"),
+                created_at=bindparam("at", type_=L.created_at.type),
+                flagged=bindparam("flagged", type_=L.flagged.type),
+                note=bindparam("note", type_=L.note.type),
+            )
+            .returning(L.seq)
+        )
+        _LINKS[ctx.dialect] = statement
+    return statement
 
 
 class SqlIdentityStore:
@@ -31,20 +60,17 @@ class SqlIdentityStore:
         ctx = self._ctx
         value_hash = ctx.vault.blind_index(identity_key(system, value))
         now = ctx.clock.now()
-        statement = (
-            ctx.insert_ignoring(identity_links, "value_hash")
-            .values(
-                value_hash=value_hash,
-                system=system,
-                value=ctx.seal(value.encode("utf-8"), f"identity/{value_hash}"),
-                patient_id=patient_id,
-                created_at=now,
-                flagged=flagged,
-                note=ctx.seal_text(note, f"identity-note/{value_hash}"),
-            )
-            .returning(L.seq)
-        )
-        if (await ctx.execute(statement)).first() is not None:
+        statement = _link_statement(ctx)
+        params = {
+            "h": value_hash,
+            "system": system,
+            "value": ctx.seal(value.encode("utf-8"), f"identity/{value_hash}"),
+            "pid": patient_id,
+            "at": now,
+            "flagged": flagged,
+            "note": ctx.seal_text(note, f"identity-note/{value_hash}"),
+        }
+        if (await ctx.execute(statement, params)).first() is not None:
             return IdentityLink(system, value, patient_id, now, flagged, note)
         existing = await self._by_hash(value_hash)
         if existing is not None and existing.patient_id == patient_id:
@@ -85,10 +111,8 @@ class SqlIdentityStore:
         """The links of these blind indexes. The values are the caller's (the same hash is the same
         identifier), so nothing but notes needs decrypting."""
         found: dict[tuple[str, str], IdentityLink] = {}
-        columns = (L.value_hash, L.patient_id, L.created_at, L.flagged, L.note)
         for chunk in chunks(list(by_hash), KEYS_PER_QUERY):
-            statement = select(*columns).where(L.value_hash.in_(chunk))
-            for row in await self._ctx.execute(statement):
+            for row in await self._ctx.execute(_HELD, {"hashes": chunk}):
                 system, value = by_hash[row.value_hash]
                 note = self._ctx.open_text(row.note, f"identity-note/{row.value_hash}")
                 found[(system, value)] = IdentityLink(
@@ -122,7 +146,7 @@ class SqlIdentityStore:
         return await self._by_hash(value_hash)
 
     async def _by_hash(self, value_hash: str) -> IdentityLink | None:
-        row = (await self._ctx.execute(select(identity_links).where(L.value_hash == value_hash))).first()
+        row = (await self._ctx.execute(_BY_HASH, {"h": value_hash})).first()
         return None if row is None else self._link(row)
 
     def _link(self, row: Row[Any]) -> IdentityLink:

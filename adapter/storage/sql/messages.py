@@ -1,13 +1,18 @@
-"""MessageStore on SQL: raw bytes encrypted; (sender, control id) unique in clear (not personal data)."""
+"""MessageStore on SQL: raw bytes encrypted; (sender, control id) unique in clear (not personal data).
+
+The gateway's hot path (``add``, ``get``, ``set_outcome``: every HL7 message) runs statements built
+once per dialect with bind parameters: building a SQLAlchemy construct per call and hashing it for
+the compiled cache cost more than the statement itself on SQLite."""
 
 from __future__ import annotations
 
 import builtins
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, delete, func, select, update
+from sqlalchemy import ColumnElement, Insert, Select, Update, bindparam, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 
 from adapter.errors import ResourceNotFound
@@ -17,6 +22,32 @@ from adapter.storage.sql.context import SqlContext
 from adapter.storage.sql.schema import messages
 
 M = messages.c
+_ADD_COLUMNS = ("id", "sender", "control_id", "received_at", "message_type", "status", "raw", "resources")
+
+
+def _add(dialect: Any) -> Insert:
+    """INSERT … ON CONFLICT (sender, control_id) DO NOTHING RETURNING seq, in the dialect's form."""
+    return cast(
+        Insert,
+        dialect.insert(messages)
+        .values({name: bindparam(f"p_{name}", type_=M[name].type) for name in _ADD_COLUMNS})
+        .on_conflict_do_nothing(index_elements=["sender", "control_id"])
+        .returning(M.seq),
+    )
+
+
+_ADD: dict[str, Insert] = {"postgresql": _add(postgresql), "sqlite": _add(sqlite)}
+_GET: Select[Any] = select(messages).where(M.id == bindparam("p_id"))
+_FIND: Select[Any] = select(messages).where(
+    M.sender == bindparam("p_sender"), M.control_id == bindparam("p_control_id")
+)
+_OUTCOME_COLUMNS = ("status", "ack", "patient_id", "error", "resources")
+_SET_OUTCOME: Update = (
+    update(messages)
+    .where(M.id == bindparam("p_id"))
+    .values({name: bindparam(f"p_{name}", type_=M[name].type) for name in _OUTCOME_COLUMNS})
+    .returning(*messages.c)
+)
 
 
 class SqlMessageStore:
@@ -30,21 +61,18 @@ class SqlMessageStore:
     ) -> tuple[StoredMessage, bool]:
         ctx = self._ctx
         message_id, now = new_key(), ctx.clock.now()
-        statement = (
-            ctx.insert_ignoring(messages, "sender", "control_id")
-            .values(
-                id=message_id,
-                sender=sender,
-                control_id=control_id,
-                received_at=now,
-                message_type=message_type,
-                status="received",
-                raw=ctx.seal(bytes(raw), f"message/{message_id}"),
-                resources=[],
-            )
-            .returning(M.seq)
-        )
-        if (await ctx.execute(statement)).first() is not None:
+        params = {
+            "p_id": message_id,
+            "p_sender": sender,
+            "p_control_id": control_id,
+            "p_received_at": now,
+            "p_message_type": message_type,
+            "p_status": "received",
+            "p_raw": ctx.seal(bytes(raw), f"message/{message_id}"),
+            "p_resources": [],
+        }
+        statement = _ADD["postgresql" if ctx.is_postgres else "sqlite"]
+        if (await ctx.execute(statement, params)).first() is not None:
             return StoredMessage(message_id, sender, control_id, now, bytes(raw), message_type), True
         existing = await self.find(sender, control_id)
         if existing is None:  # cannot happen under read committed; be explicit if it ever does
@@ -52,14 +80,14 @@ class SqlMessageStore:
         return existing, False
 
     async def get(self, message_id: str) -> StoredMessage:
-        row = (await self._ctx.execute(select(messages).where(M.id == message_id))).first()
+        row = (await self._ctx.execute(_GET, {"p_id": message_id})).first()
         if row is None:
             raise ResourceNotFound("no such message")
         return self._message(row)
 
     async def find(self, sender: str, control_id: str) -> StoredMessage | None:
-        statement = select(messages).where(M.sender == sender, M.control_id == control_id)
-        row = (await self._ctx.execute(statement)).first()
+        params = {"p_sender": sender, "p_control_id": control_id}
+        row = (await self._ctx.execute(_FIND, params)).first()
         return None if row is None else self._message(row)
 
     async def set_outcome(
@@ -73,19 +101,15 @@ class SqlMessageStore:
         resources: Sequence[str] = (),
     ) -> StoredMessage:
         ctx = self._ctx
-        statement = (
-            update(messages)
-            .where(M.id == message_id)
-            .values(
-                status=status,
-                ack=None if ack is None else ctx.seal(bytes(ack), f"message-ack/{message_id}"),
-                patient_id=patient_id,
-                error=ctx.seal_text(error, f"message-error/{message_id}"),
-                resources=list(resources),
-            )
-            .returning(*messages.c)
-        )
-        row = (await ctx.execute(statement)).first()
+        params = {
+            "p_id": message_id,
+            "p_status": status,
+            "p_ack": None if ack is None else ctx.seal(bytes(ack), f"message-ack/{message_id}"),
+            "p_patient_id": patient_id,
+            "p_error": ctx.seal_text(error, f"message-error/{message_id}"),
+            "p_resources": list(resources),
+        }
+        row = (await ctx.execute(_SET_OUTCOME, params)).first()
         if row is None:
             raise ResourceNotFound("no such message")
         return self._message(row)

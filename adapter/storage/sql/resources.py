@@ -7,8 +7,22 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, insert, literal_column, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal_column,
+    select,
+    update,
+)
 from sqlalchemy.engine import Row
+from sqlalchemy.sql.dml import Insert, Update
+from sqlalchemy.sql.elements import BindParameter
 
 from adapter.errors import (
     DuplicateKey,
@@ -28,7 +42,7 @@ from adapter.storage.shared import (
     token_keys,
     tombstone,
 )
-from adapter.storage.sql.bulk import create_many
+from adapter.storage.sql.bulk import create_many, insert_rows
 from adapter.storage.sql.context import SqlContext
 from adapter.storage.sql.schema import resource_versions, resources, search_tokens
 
@@ -40,6 +54,87 @@ _JOIN = resources.join(
 _CURRENT = select(
     V.resource_type, V.resource_id, V.version_id, V.last_updated, V.deleted, V.body
 ).select_from(_JOIN)
+
+# Statements of the request paths are built once, with bind parameters: building one per call cost
+# several times its execution (measured: 190 -> 37 µs per identity lookup on SQLite).
+_READ = _CURRENT.where(R.resource_type == bindparam("rt"), R.resource_id == bindparam("rid"))
+_SEARCHES: dict[tuple[bool, tuple[int, ...]], Select[Any]] = {}
+
+
+def _search_statement(postgres: bool, shape: tuple[int, ...]) -> Select[Any]:
+    """The search for criteria of this shape (how many keys each criterion has), built once."""
+    found = _SEARCHES.get((postgres, shape))
+    if found is not None:
+        return found
+    conditions: list[ColumnElement[bool]] = [R.resource_type == bindparam("rt"), R.deleted.is_(False)]
+    for n, count in enumerate(shape):
+        hashes: BindParameter[Any] = bindparam(f"h{n}", expanding=count > 1)
+        matching = select(T.resource_id).where(
+            T.resource_type == bindparam("rt"),
+            T.param == bindparam(f"p{n}"),
+            T.hash == hashes if count == 1 else T.hash.in_(hashes),
+        )
+        conditions.append(R.resource_id.in_(matching))
+    order: tuple[ColumnElement[Any], ...] = (R.last_updated.desc(), R.resource_id.desc())
+    if shape and not postgres:
+        # SQLite would walk the (type, last_updated) index in order and probe the token subquery
+        # row by row: a lookup then costs more as the table grows. A unary + keeps the index out
+        # of the ordering, so the planner starts from the selective token index and sorts the few
+        # matches (measured: 4.7 ms -> 0.012 ms at 20,000 patients).
+        order = (
+            literal_column(f"+{resources.name}.last_updated").desc(),
+            literal_column(f"+{resources.name}.resource_id").desc(),
+        )
+    limit = bindparam("limit", type_=Integer)
+    offset = bindparam("offset", type_=Integer)
+    statement: Select[Any] = _CURRENT.where(*conditions).order_by(*order).limit(limit).offset(offset)
+    _SEARCHES[(postgres, shape)] = statement
+    return statement
+
+
+_INSERT_VERSION = insert(resource_versions)
+_DELETE_TOKENS = delete(search_tokens).where(
+    T.resource_type == bindparam("rt"), T.resource_id == bindparam("rid")
+)
+_TOKEN_COLUMNS = ("resource_type", "param", "hash", "resource_id")
+_INSERTS_CURRENT: dict[str, Insert] = {}
+_BUMPS: dict[tuple[bool, bool], Update] = {}
+
+
+def _insert_current(ctx: SqlContext) -> Insert:
+    """INSERT of a new current-version row that yields nothing on a clash (per dialect, built once)."""
+    statement = _INSERTS_CURRENT.get(ctx.dialect)
+    if statement is None:
+        statement = (
+            ctx.insert_ignoring(resources, "resource_type", "resource_id")
+            .values(
+                resource_type=bindparam("rt"),
+                resource_id=bindparam("rid"),
+                version_id=1,
+                last_updated=bindparam("at", type_=R.last_updated.type),
+                deleted=False,
+            )
+            .returning(R.version_id)
+        )
+        _INSERTS_CURRENT[ctx.dialect] = statement
+    return statement
+
+
+def _bump_statement(if_match: bool, live_only: bool) -> Update:
+    statement = _BUMPS.get((if_match, live_only))
+    if statement is None:
+        built = update(resources).where(R.resource_type == bindparam("rt"), R.resource_id == bindparam("rid"))
+        if if_match:
+            built = built.where(R.version_id == bindparam("if_match"))
+        if live_only:
+            built = built.where(R.deleted.is_(False))
+        statement = built.values(
+            version_id=R.version_id + 1,
+            last_updated=bindparam("at", type_=R.last_updated.type),
+            deleted=bindparam("deleted", type_=R.deleted.type),
+        ).returning(R.version_id)
+        _BUMPS[(if_match, live_only)] = statement
+    return statement
 
 
 class SqlFhirRepository:
@@ -73,8 +168,7 @@ class SqlFhirRepository:
         return await create_many(self._ctx, items)
 
     async def read(self, resource_type: str, resource_id: str) -> StoredResource:
-        statement = _CURRENT.where(R.resource_type == resource_type, R.resource_id == resource_id)
-        row = (await self._ctx.execute(statement)).first()
+        row = (await self._ctx.execute(_READ, {"rt": resource_type, "rid": resource_id})).first()
         if row is None:
             raise ResourceNotFound()
         if row.deleted:
@@ -135,26 +229,16 @@ class SqlFhirRepository:
         limit: int = 100,
         offset: int = 0,
     ) -> list[StoredResource]:
-        conditions: list[ColumnElement[bool]] = [R.resource_type == resource_type, R.deleted.is_(False)]
-        for param, key in criteria_keys(criteria):
-            matching = select(T.resource_id).where(
-                T.resource_type == resource_type,
-                T.param == param,
-                T.hash == self._ctx.vault.blind_index(key),
-            )
-            conditions.append(R.resource_id.in_(matching))
-        order: tuple[ColumnElement[Any], ...] = (R.last_updated.desc(), R.resource_id.desc())
-        if criteria and not self._ctx.is_postgres:
-            # SQLite would walk the (type, last_updated) index in order and probe the token subquery
-            # row by row: a lookup then costs more as the table grows. A unary + keeps the index out
-            # of the ordering, so the planner starts from the selective token index and sorts the few
-            # matches (measured: 4.7 ms -> 0.012 ms at 20,000 patients).
-            order = (
-                literal_column(f"+{resources.name}.last_updated").desc(),
-                literal_column(f"+{resources.name}.resource_id").desc(),
-            )
-        statement = _CURRENT.where(*conditions).order_by(*order).limit(limit).offset(offset)
-        return [self._stored(row) for row in await self._ctx.execute(statement)]
+        keyed = criteria_keys(criteria)
+        shape = tuple(len(keys) for _, keys in keyed)
+        params: dict[str, Any] = {"rt": resource_type, "limit": limit, "offset": offset}
+        blind_index = self._ctx.vault.blind_index
+        for n, (param, keys) in enumerate(keyed):
+            hashes = [blind_index(key) for key in keys]
+            params[f"p{n}"] = param
+            params[f"h{n}"] = hashes[0] if len(hashes) == 1 else hashes
+        statement = _search_statement(self._ctx.is_postgres, shape)
+        return [self._stored(row) for row in await self._ctx.execute(statement, params)]
 
     async def history(self, resource_type: str, resource_id: str) -> list[StoredResource]:
         statement = (
@@ -168,18 +252,8 @@ class SqlFhirRepository:
         return rows
 
     async def _insert_current(self, resource_type: str, resource_id: str, now: datetime) -> bool:
-        statement = (
-            self._ctx.insert_ignoring(resources, "resource_type", "resource_id")
-            .values(
-                resource_type=resource_type,
-                resource_id=resource_id,
-                version_id=1,
-                last_updated=now,
-                deleted=False,
-            )
-            .returning(R.version_id)
-        )
-        return (await self._ctx.execute(statement)).first() is not None
+        params = {"rt": resource_type, "rid": resource_id, "at": now}
+        return (await self._ctx.execute(_insert_current(self._ctx), params)).first() is not None
 
     async def _bump(
         self,
@@ -193,15 +267,11 @@ class SqlFhirRepository:
     ) -> int | None:
         """Advance the current version in one statement (it row-locks on PostgreSQL, so concurrent
         updates queue and each gets the next number). None when no row qualifies."""
-        statement = update(resources).where(R.resource_type == resource_type, R.resource_id == resource_id)
+        params: dict[str, Any] = {"rt": resource_type, "rid": resource_id, "at": now, "deleted": deleted}
         if if_match is not None:
-            statement = statement.where(R.version_id == if_match)
-        if live_only:
-            statement = statement.where(R.deleted.is_(False))
-        statement = statement.values(
-            version_id=R.version_id + 1, last_updated=now, deleted=deleted
-        ).returning(R.version_id)
-        row = (await self._ctx.execute(statement)).first()
+            params["if_match"] = if_match
+        statement = _bump_statement(if_match is not None, live_only)
+        row = (await self._ctx.execute(statement, params)).first()
         return None if row is None else int(row.version_id)
 
     async def _write(
@@ -219,31 +289,23 @@ class SqlFhirRepository:
         stamped = stamp(body, resource_id=resource_id, version_id=version_id, last_updated=now)
         aad = f"{resource_type}/{resource_id}/{version_id}"
         raw = dump_json(stamped)
-        await ctx.execute(
-            insert(resource_versions).values(
-                resource_type=resource_type,
-                resource_id=resource_id,
-                version_id=version_id,
-                last_updated=now,
-                deleted=deleted,
-                body=ctx.seal(raw, aad),
-            )
-        )
+        version = {
+            "resource_type": resource_type,
+            "resource_id": resource_id,
+            "version_id": version_id,
+            "last_updated": now,
+            "deleted": deleted,
+            "body": ctx.seal(raw, aad),
+        }
+        await ctx.execute(_INSERT_VERSION, version)
         if version_id > 1:
-            await ctx.execute(
-                delete(search_tokens).where(T.resource_type == resource_type, T.resource_id == resource_id)
-            )
+            await ctx.execute(_DELETE_TOKENS, {"rt": resource_type, "rid": resource_id})
+        blind_index = ctx.vault.blind_index
         rows = [
-            {
-                "resource_type": resource_type,
-                "param": param,
-                "hash": ctx.vault.blind_index(key),
-                "resource_id": resource_id,
-            }
-            for param, key in sorted(token_keys(tokens))
+            (resource_type, param, blind_index(key), resource_id) for param, key in sorted(token_keys(tokens))
         ]
         if rows:
-            await ctx.execute(insert(search_tokens), rows)
+            await insert_rows(ctx, search_tokens, _TOKEN_COLUMNS, rows)
         # The caller gets a fresh decoded copy, as a later read would (and as the memory store gives).
         return StoredResource(resource_type, resource_id, version_id, now, load_json(raw), deleted)
 
@@ -253,7 +315,7 @@ class SqlFhirRepository:
         wait and then find the first one's resource. (SQLite units of work are serialised already.)"""
         if not self._ctx.is_postgres:
             return
-        hashes = "\n".join(f"{p}\x00{self._ctx.vault.blind_index(k)}" for p, k in criteria_keys(criteria))
+        hashes = "\n".join(f"{p}\x00{self._ctx.vault.blind_index(k[0])}" for p, k in criteria_keys(criteria))
         digest = hashlib.sha256(f"{resource_type}\n{hashes}".encode()).digest()
         key = int.from_bytes(digest[:8], "big", signed=True)
         await self._ctx.execute(select(func.pg_advisory_xact_lock(key)))

@@ -1,13 +1,20 @@
 """SamplingStore on SQL: two tables; the tube row is the lock registrations into one tube queue on.
 
 No personal data is stored here: the person is a Patient id, the name only in its masked form.
+
+The scan's hot path is ``place``: one ``UPDATE … RETURNING`` counts the person into an open tube
+with room (and takes its row lock on PostgreSQL), one ``INSERT … ON CONFLICT DO NOTHING`` stores the
+registration; the uniqueness constraints do the race work, not extra reads. Statements are built
+once, at import, so SQLAlchemy reuses their compiled form (no per-call construction or cache key).
 """
 
 from __future__ import annotations
 
 import builtins
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import (
     Column,
@@ -18,14 +25,18 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
+    bindparam,
     case,
+    delete,
     select,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
+from sqlalchemy.sql.dml import Insert
 
-from adapter.errors import ResourceNotFound
-from adapter.storage.records import SamplingRegistration, SamplingTube
+from adapter.errors import DuplicateKey, ResourceNotFound
+from adapter.storage.records import SamplingPlacement, SamplingRegistration, SamplingTube
 from adapter.storage.shared import utc
 from adapter.storage.sql.context import SqlContext
 from adapter.storage.sql.schema import metadata
@@ -73,6 +84,52 @@ T = sampling_tubes.c
 R = sampling_registrations.c
 
 
+# The hot path's statements, built once. Parameter names differ from column names (SQLAlchemy
+# reserves those for SET/VALUES).
+_ADVANCE: Final = (
+    update(sampling_tubes)
+    .where(
+        T.barcode == bindparam("p_barcode"),
+        T.status == "open",
+        T.filled < T.pool_size,
+        T.pool_size == bindparam("p_pool_size"),
+        T.point == bindparam("p_point"),
+    )
+    .values(filled=T.filled + 1, status=case((T.filled + 1 >= T.pool_size, "full"), else_=T.status))
+    .returning(*sampling_tubes.c)
+)
+_TAKE_BACK: Final = (  # undo _ADVANCE in the same transaction: the tube was open before it
+    update(sampling_tubes)
+    .where(T.barcode == bindparam("p_barcode"))
+    .values(filled=T.filled - 1, status="open")
+)
+_DROP_TUBE: Final = delete(sampling_tubes).where(T.barcode == bindparam("p_barcode"))
+_GET_TUBE: Final = select(sampling_tubes).where(T.barcode == bindparam("p_barcode"))
+_MEMBER: Final = select(sampling_registrations).where(
+    R.tube == bindparam("p_tube"), R.patient_id == bindparam("p_patient")
+)
+_BY_REF: Final = select(sampling_registrations).where(R.client_ref == bindparam("p_ref"))
+_BY_REFS: Final = select(sampling_registrations).where(R.client_ref.in_(bindparam("p_refs", expanding=True)))
+_TUBES_OF: Final = (
+    select(R.tube)
+    .where(R.patient_id == bindparam("p_patient"), R.round == bindparam("p_round"))
+    .order_by(R.seq)
+)
+
+
+def _inserts(dialect: Any) -> tuple[Insert, Insert]:
+    """(new tube unless the barcode exists, registration unless any uniqueness rule clashes)."""
+    tube = dialect.insert(sampling_tubes).on_conflict_do_nothing(index_elements=["barcode"])
+    registration = dialect.insert(sampling_registrations).on_conflict_do_nothing()
+    return tube.returning(*sampling_tubes.c), registration.returning(R.seq)
+
+
+_PG_INSERTS: Final = _inserts(postgresql)
+_SQLITE_INSERTS: Final = _inserts(sqlite)
+PLACE_ATTEMPTS: Final = 3  # a tube another writer created meanwhile: once more, as an existing tube
+REFS_PER_QUERY: Final = 500
+
+
 class SqlSamplingStore:
     __slots__ = ("_ctx",)
 
@@ -102,24 +159,12 @@ class SqlSamplingStore:
         return None if row is None else _tube(row)
 
     async def get_tube(self, barcode: str) -> SamplingTube | None:
-        row = (await self._ctx.execute(select(sampling_tubes).where(T.barcode == barcode))).first()
+        row = (await self._ctx.execute(_GET_TUBE, {"p_barcode": barcode})).first()
         return None if row is None else _tube(row)
 
     async def add(self, registration: SamplingRegistration) -> SamplingRegistration:
         ctx = self._ctx
-        values = {
-            "id": registration.id,
-            "tube": registration.tube,
-            "position": registration.position,
-            "patient_id": registration.patient_id,
-            "round": registration.round,
-            "point": registration.point,
-            "registered_at": registration.registered_at,
-            "actor": registration.actor,
-            "name_masked": registration.name_masked,
-            "client_ref": registration.client_ref,
-            "scanned_at": registration.scanned_at,
-        }
+        values = _registration_values(registration)
         counted = (
             update(sampling_tubes)
             .where(T.barcode == registration.tube)
@@ -134,6 +179,66 @@ class SqlSamplingStore:
         await ctx.execute(sampling_registrations.insert().values(**values))
         return registration
 
+    async def place(self, registration: SamplingRegistration, *, pool_size: int) -> SamplingPlacement:
+        ctx = self._ctx
+        insert_tube, insert_registration = _PG_INSERTS if ctx.is_postgres else _SQLITE_INSERTS
+        key = {"p_barcode": registration.tube}
+        for _ in range(PLACE_ATTEMPTS):
+            wanted = {**key, "p_pool_size": pool_size, "p_point": registration.point}
+            row = (await ctx.execute(_ADVANCE, wanted)).first()
+            if row is not None:  # counted in: the common case
+                tube = _tube(row)
+                placed = replace(registration, position=tube.filled, round=tube.round)
+                if (await ctx.execute(insert_registration, _registration_values(placed))).first():
+                    return SamplingPlacement(tube, placed, created=True)
+                await ctx.execute(_TAKE_BACK, key)  # known person or client_ref: nothing new
+                return await self._known(registration)
+            row = (await ctx.execute(_GET_TUBE, key)).first()
+            if row is None:  # a new tube
+                values = {
+                    "barcode": registration.tube,
+                    "round": registration.round,
+                    "point": registration.point,
+                    "pool_size": pool_size,
+                    "filled": 1,
+                    "status": "full" if pool_size <= 1 else "open",
+                    "opened_at": ctx.clock.now(),
+                }
+                row = (await ctx.execute(insert_tube, values)).first()
+                if row is None:
+                    continue  # created by another writer meanwhile (PostgreSQL)
+                tube = _tube(row)
+                placed = replace(registration, position=1, round=tube.round)
+                if (await ctx.execute(insert_registration, _registration_values(placed))).first():
+                    return SamplingPlacement(tube, placed, created=True)
+                await ctx.execute(_DROP_TUBE, key)  # its client_ref is stored: nothing new
+                return await self._known(registration)
+            tube = _tube(row)
+            member = await self.member(tube.barcode, registration.patient_id)
+            if member is not None or not _accepts(tube, registration.point, pool_size):
+                return SamplingPlacement(tube, member, created=False)
+        raise DuplicateKey("the tube kept changing while this registration was placed")  # pragma: no cover
+
+    async def _known(self, registration: SamplingRegistration) -> SamplingPlacement:
+        """The registration that made an insert clash: the person's in this tube, or the client_ref's."""
+        found = await self.member(registration.tube, registration.patient_id)
+        if found is None and registration.client_ref is not None:
+            found = await self.by_client_ref(registration.client_ref)
+        if found is None:
+            raise DuplicateKey("this registration clashes with one already stored")
+        tube = await self.get_tube(found.tube)
+        assert tube is not None  # a registration's tube exists
+        return SamplingPlacement(tube, found, created=False)
+
+    async def by_client_refs(self, client_refs: Sequence[str]) -> dict[str, SamplingRegistration]:
+        found: dict[str, SamplingRegistration] = {}
+        refs = list(dict.fromkeys(client_refs))
+        for start in range(0, len(refs), REFS_PER_QUERY):
+            chunk = refs[start : start + REFS_PER_QUERY]
+            for row in await self._ctx.execute(_BY_REFS, {"p_refs": chunk}):
+                found[row.client_ref] = _registration(row)
+        return found
+
     async def set_status(self, barcode: str, status: str, *, at: datetime) -> SamplingTube:
         values: dict[str, Any] = {"status": status}
         if status == "closed":
@@ -144,13 +249,11 @@ class SqlSamplingStore:
         return await self._update(barcode, {"result": result, "resulted_at": utc(at)})
 
     async def member(self, tube: str, patient_id: str) -> SamplingRegistration | None:
-        statement = select(sampling_registrations).where(R.tube == tube, R.patient_id == patient_id)
-        row = (await self._ctx.execute(statement)).first()
+        row = (await self._ctx.execute(_MEMBER, {"p_tube": tube, "p_patient": patient_id})).first()
         return None if row is None else _registration(row)
 
     async def by_client_ref(self, client_ref: str) -> SamplingRegistration | None:
-        statement = select(sampling_registrations).where(R.client_ref == client_ref)
-        row = (await self._ctx.execute(statement)).first()
+        row = (await self._ctx.execute(_BY_REF, {"p_ref": client_ref})).first()
         return None if row is None else _registration(row)
 
     async def members(self, tube: str) -> builtins.list[SamplingRegistration]:
@@ -158,8 +261,8 @@ class SqlSamplingStore:
         return [_registration(row) for row in await self._ctx.execute(statement)]
 
     async def tubes_of(self, patient_id: str, round: str) -> builtins.list[str]:
-        statement = select(R.tube).where(R.patient_id == patient_id, R.round == round).order_by(R.seq)
-        return [row.tube for row in await self._ctx.execute(statement)]
+        rows = await self._ctx.execute(_TUBES_OF, {"p_patient": patient_id, "p_round": round})
+        return [row.tube for row in rows]
 
     async def list_tubes(
         self,
@@ -188,6 +291,32 @@ class SqlSamplingStore:
         tube = await self.get_tube(barcode)
         assert tube is not None  # updated just above, in this transaction
         return tube
+
+
+def _accepts(tube: SamplingTube, point: str, pool_size: int) -> bool:
+    """What _ADVANCE's WHERE asks of a tube."""
+    return (
+        tube.status == "open"
+        and tube.filled < tube.pool_size
+        and tube.pool_size == pool_size
+        and tube.point == point
+    )
+
+
+def _registration_values(registration: SamplingRegistration) -> dict[str, Any]:
+    return {
+        "id": registration.id,
+        "tube": registration.tube,
+        "position": registration.position,
+        "patient_id": registration.patient_id,
+        "round": registration.round,
+        "point": registration.point,
+        "registered_at": registration.registered_at,
+        "actor": registration.actor,
+        "name_masked": registration.name_masked,
+        "client_ref": registration.client_ref,
+        "scanned_at": registration.scanned_at,
+    }
 
 
 def _tube(row: Row[Any]) -> SamplingTube:

@@ -80,9 +80,11 @@ class SqlStorage:
         return self._engine
 
     @asynccontextmanager
-    async def unit_of_work(self, *, read_only: bool = False) -> AsyncIterator[UnitOfWork]:
+    async def unit_of_work(
+        self, *, read_only: bool = False, grouped: bool = False
+    ) -> AsyncIterator[UnitOfWork]:
         try:
-            async with self._units.transaction(read_only=read_only) as conn:
+            async with self._units.transaction(read_only=read_only, grouped=grouped) as conn:
                 ctx = SqlContext(conn, vault=self._vault, clock=self._clock, read_only=read_only)
                 try:
                     yield SqlUnitOfWork(ctx)
@@ -110,7 +112,9 @@ class SqlStorage:
 class _Units(Protocol):
     """Where a SqlStorage gets its transactions from."""
 
-    def transaction(self, *, read_only: bool) -> AbstractAsyncContextManager[SqlConnection]: ...
+    def transaction(
+        self, *, read_only: bool, grouped: bool = False
+    ) -> AbstractAsyncContextManager[SqlConnection]: ...
 
     async def ping(self) -> None: ...
 
@@ -118,13 +122,15 @@ class _Units(Protocol):
 
 
 class _AsyncUnits:
-    """Transactions on an async engine (PostgreSQL): each unit of work checks out a connection."""
+    """Transactions on an async engine (PostgreSQL): each unit of work checks out a connection.
+    Grouped units are plain units here: PostgreSQL runs them as parallel transactions, and its own
+    WAL flush already takes the commits that arrive together in one fsync."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
     @asynccontextmanager
-    async def transaction(self, *, read_only: bool) -> AsyncIterator[SqlConnection]:
+    async def transaction(self, *, read_only: bool, grouped: bool = False) -> AsyncIterator[SqlConnection]:
         try:
             conn = await self._engine.connect()
             if read_only:

@@ -9,7 +9,7 @@ import pytest
 
 from adapter.errors import DuplicateKey, ResourceNotFound
 from adapter.storage import SqlStorage, Storage, Vault
-from adapter.storage.records import SamplingRegistration
+from adapter.storage.records import SamplingPlacement, SamplingRegistration
 
 NOW = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
 
@@ -129,3 +129,70 @@ async def test_concurrent_registrations_from_several_processes(sql_url: str) -> 
         for each in storages:
             await each.close()
     assert sorted(positions) == list(range(1, 16))
+
+
+async def _place(
+    storage: Storage, tube: str, patient: str, *, pool_size: int = 20, **extra: object
+) -> SamplingPlacement:
+    wanted = registration(tube, 0, patient, id=f"reg-{tube}-{patient}-{extra.get('client_ref')}", **extra)
+    async with storage.unit_of_work() as uow:
+        return await uow.sampling.place(wanted, pool_size=pool_size)
+
+
+async def test_place_counts_people_in_and_refuses_without_writing(storage: Storage) -> None:
+    placed = [
+        await _place(storage, "TUBE0401", f"pat-{n}", pool_size=5, client_ref=f"ref-{n}")
+        for n in (1, 2, 3, 4, 5)
+    ]
+    assert [p.registration.position for p in placed if p.registration] == [1, 2, 3, 4, 5]
+    assert all(p.created for p in placed)
+    assert (placed[0].tube.filled, placed[0].tube.status, placed[0].tube.round) == (1, "open", "R1")
+    assert (placed[-1].tube.filled, placed[-1].tube.status) == (5, "full")
+    again = await _place(storage, "TUBE0401", "pat-3", pool_size=5)  # full, but a member: theirs back
+    assert not again.created and again.registration is not None and again.registration.position == 3
+    full = await _place(storage, "TUBE0401", "pat-9", pool_size=5)
+    assert (full.registration, full.created, full.tube.filled, full.tube.status) == (None, False, 5, "full")
+    async with storage.unit_of_work(read_only=True) as uow:
+        assert [m.patient_id for m in await uow.sampling.members("TUBE0401")] == [
+            f"pat-{n}" for n in range(1, 6)
+        ]
+        refs = await uow.sampling.by_client_refs(["ref-2", "nope", "ref-5", "ref-2"])
+    assert {ref: r.position for ref, r in refs.items()} == {"ref-2": 2, "ref-5": 5}
+
+
+async def test_place_keeps_an_existing_tube_and_its_people_as_they_are(storage: Storage) -> None:
+    first = await _place(storage, "TUBE0402", "pat-1", pool_size=10, client_ref="ref-a")
+    again = await _place(storage, "TUBE0402", "pat-1", pool_size=10, client_ref="ref-b")
+    assert first.created and not again.created and again.registration == first.registration
+    known_ref = await _place(storage, "TUBE0403", "pat-2", pool_size=10, client_ref="ref-a")  # ref stored
+    assert not known_ref.created and known_ref.registration == first.registration
+    other_size = await _place(storage, "TUBE0402", "pat-3", pool_size=5)
+    other_point = await _place(storage, "TUBE0402", "pat-3", pool_size=10, point="P99")
+    assert other_size.registration is None and other_point.registration is None
+    async with storage.unit_of_work() as uow:
+        await uow.sampling.set_status("TUBE0402", "closed", at=NOW)
+    closed = await _place(storage, "TUBE0402", "pat-4", pool_size=10)
+    assert closed.registration is None and closed.tube.status == "closed"
+    async with storage.unit_of_work(read_only=True) as uow:
+        tube = await uow.sampling.get_tube("TUBE0402")
+        assert tube is not None and tube.filled == 1  # nothing counted twice, nothing refused counted
+        assert await uow.sampling.get_tube("TUBE0403") is None  # a known client_ref opened no tube
+        assert await uow.sampling.tubes_of("pat-1", "R1") == ["TUBE0402"]
+
+
+async def test_place_from_several_processes_fills_each_position_once(sql_url: str) -> None:
+    vault = Vault.generate()
+    storages = [SqlStorage(sql_url, vault, pool_size=4) for _ in range(3)]
+    try:
+        jobs = [_place(storages[n % 3], "TUBE0501", f"pat-{n % 24}", pool_size=20) for n in range(30)]
+        placed = await asyncio.gather(*jobs)  # 24 people, 6 of them twice, into a tube of 20
+    finally:
+        for each in storages:
+            await each.close()
+    created = [p.registration for p in placed if p.created and p.registration is not None]
+    assert sorted(r.position for r in created) == list(range(1, 21))
+    assert len({r.patient_id for r in created}) == 20
+    for p in placed:
+        if not p.created and p.registration is not None:  # a repeat: the person's one registration
+            assert p.registration in created
+    assert sum(1 for p in placed if p.registration is None) >= 4  # the tube was full for the rest

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from adapter.errors import ResourceNotFound
@@ -72,3 +74,33 @@ async def test_a_read_only_unit_reads_committed_data_and_refuses_writes(storage:
         with pytest.raises(ResourceNotFound):
             await uow.resources.read("Patient", "ro-2")
         assert await uow.audit.search() == []
+
+
+async def test_grouped_units_keep_the_unit_of_work_guarantees(storage: Storage) -> None:
+    """Units that may share a transaction (SQLite's group commit) still commit or roll back each on
+    its own, and are committed when they leave their block."""
+
+    async def create(patient_id: str, *, fail: bool = False) -> str:
+        async with storage.unit_of_work(grouped=True) as uow:
+            await uow.resources.create(patient(id=patient_id))
+            await uow.messages.add(sender="HIS-A", control_id=f"G-{patient_id}", raw=b"raw")
+            if fail:
+                raise Boom
+        async with storage.unit_of_work(read_only=True) as uow:  # committed when the block is left
+            return (await uow.resources.read("Patient", patient_id)).id
+
+    results = await asyncio.gather(
+        *(create(f"grouped-{n}", fail=n == 2) for n in range(5)), return_exceptions=True
+    )
+    assert [r if isinstance(r, str) else type(r) for r in results] == [
+        "grouped-0",
+        "grouped-1",
+        Boom,
+        "grouped-3",
+        "grouped-4",
+    ]
+    async with storage.unit_of_work() as uow:
+        with pytest.raises(ResourceNotFound):
+            await uow.resources.read("Patient", "grouped-2")
+        assert await uow.messages.find("HIS-A", "G-grouped-2") is None
+        assert await uow.messages.find("HIS-A", "G-grouped-3") is not None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import _AsyncGeneratorContextManager
+
 import pytest
 
 from adapter.errors import SenderNotAllowed, ServiceUnavailable, UnparseableMessage
@@ -224,3 +226,47 @@ async def test_a_transient_failure_keeps_no_ack_so_the_retry_runs() -> None:
     assert msa(await gw(adt("T1").encode(), Wire().peer)) == ("AE", "T1")
     assert msa(await gw(adt("T1").encode(), Wire().peer)) == ("AA", "T1")
     assert calls == ["T1", "T1"] and len(await patients(storage)) == 1
+
+
+class CountingStorage(MemoryStorage):
+    """Records the kind of every unit of work opened: (read_only, grouped)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.units: list[tuple[bool, bool]] = []
+
+    def unit_of_work(
+        self, *, read_only: bool = False, grouped: bool = False
+    ) -> _AsyncGeneratorContextManager[UnitOfWork]:
+        self.units.append((read_only, grouped))
+        return super().unit_of_work(read_only=read_only, grouped=grouped)
+
+
+async def test_original_mode_stores_and_executes_in_one_grouped_unit_of_work() -> None:
+    storage = CountingStorage()
+    gw = gateway(storage)
+    ack = await gw(adt("U1").encode(), Wire().peer)
+    assert msa(ack) == ("AA", "U1")
+    assert storage.units == [(False, True)]  # raw, effects, outcome, audit: one commit
+    storage.units.clear()
+    assert await gw(adt("U1").encode(), Wire().peer) == ack  # a repeat: one unit, nothing written
+    assert storage.units == [(False, True)] and [v for _, v in await patients(storage)] == [1]
+
+
+async def test_a_failed_message_is_stored_with_its_error_in_a_unit_of_its_own() -> None:
+    async def broken(context: MessageContext, uow: UnitOfWork) -> HandlerResult:
+        await adt_patient(context, uow)
+        raise RuntimeError("boom")
+
+    storage = CountingStorage()
+    ack = await gateway(storage, BindingTable([Binding(broken, "broken")]))(adt("U2").encode(), Wire().peer)
+    assert msa(ack) == ("AE", "U2")
+    assert storage.units == [(False, True), (False, True)]  # the failed unit, then the error record
+    assert await patients(storage) == []
+
+
+async def test_enhanced_mode_still_commits_the_raw_message_before_its_ca() -> None:
+    storage, wire = CountingStorage(), Wire()
+    ack = await gateway(storage)(adt("U3", accept="AL", application_ack="AL").encode(), wire.peer)
+    assert [msa(m)[0] for m in wire.sent] == ["CA"] and msa(ack) == ("AA", "U3")
+    assert storage.units[:2] == [(False, True), (False, True)]  # store + commit, then execute

@@ -211,14 +211,19 @@ async def test_the_sandbox_population_imports_and_resolves(
 
 
 class _Blind:
-    """An IdentityStore that finds nothing in bulk: the importer then takes everyone for new, as
-    when another unit of work links their identifiers between its look and its links."""
+    """An IdentityStore whose first bulk look (the importer's) finds nothing: the importer then takes
+    everyone for new, as when another unit of work links their identifiers between its look and its
+    links. Later looks (the one-by-one resolution that follows) see the truth."""
 
     def __init__(self, inner: Any) -> None:
         self._inner = inner
+        self._looked = False
 
     async def find_many(self, keys: Any) -> dict[Any, Any]:
-        return {}
+        if not self._looked:
+            self._looked = True
+            return {}
+        return await self._inner.find_many(keys)  # type: ignore[no-any-return]
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)

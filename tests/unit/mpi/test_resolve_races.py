@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
 from adapter.errors import DuplicateKey, ServiceUnavailable
@@ -29,6 +31,9 @@ class BlindFind:
 
     async def find(self, system: str, value: str) -> IdentityLink | None:
         return None if value in self._hidden else await self._inner.find(system, value)
+
+    async def find_many(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], IdentityLink]:
+        return await self._inner.find_many([k for k in keys if k[1] not in self._hidden])
 
     async def links_for(self, patient_id: str) -> list[IdentityLink]:
         return await self._inner.links_for(patient_id)

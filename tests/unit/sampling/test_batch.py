@@ -125,3 +125,50 @@ async def test_batch_limits_and_scope(service: SamplingService) -> None:
         await run_batch(service, b"\xff\xfe", SAMPLER, max_lines=10, skew_s=0, now=NOW)
     with pytest.raises(InsufficientScope):
         await run_batch(service, ndjson([line(1)]), PHARMACY, max_lines=10, skew_s=0, now=NOW)
+
+
+async def test_lines_into_a_closed_tube_are_refused_before_their_codes_are_verified() -> None:
+    scanner = FakeScanner()
+    service = make_service(MemoryStorage(), scanner)
+    await upload(service, [line(1)])
+    await service.close("TUBE0001", SAMPLER)
+    scans = len(scanner.requests)
+    answer = await upload(service, [line(2), line(3, tube="TUBE0002")])
+    assert [(a["status"], a.get("error", {}).get("code")) for a in answer["lines"]] == [
+        ("rejected", "DC-6003"),
+        ("created", None),
+    ]
+    assert [r.code for r in scanner.requests[scans:]] == ["P3"]  # P2's single-use code was not spent
+
+
+async def test_a_batch_larger_than_a_chunk_keeps_scan_time_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    from adapter.sampling import batch
+
+    monkeypatch.setattr(batch, "CHUNK", 4)
+    monkeypatch.setattr(batch, "BIND_PER_UNIT", 3)
+    service = make_service(MemoryStorage(), FakeScanner())
+    rows = [line(n, tube=f"TUBE000{n % 2}", pool_size=5) for n in range(1, 14)]
+    random.Random(7).shuffle(rows)
+    answer = await upload(service, rows)
+    by_ref = {a["client_ref"]: a for a in answer["lines"]}
+    for tube, refs in (("TUBE0001", range(1, 14, 2)), ("TUBE0000", range(2, 14, 2))):
+        statuses = [(by_ref[f"scan-{n}"]["status"], by_ref[f"scan-{n}"].get("position")) for n in refs]
+        assert statuses[:5] == [("created", p) for p in range(1, 6)], tube  # scan-time order
+        assert all(s == "rejected" for s, _ in statuses[5:])  # the tube was full for the latest
+    assert (answer["created"], answer["rejected"]) == (10, 3)
+
+
+async def test_each_line_bound_is_audited_with_its_registration() -> None:
+    storage = MemoryStorage()
+    service = make_service(storage, FakeScanner())
+    await upload(service, [line(1), line(2), line(9, tube="T-1")])
+    await upload(service, [line(1)])  # uploaded again: a read
+    await service.audit_writer.flush()
+    async with storage.unit_of_work(read_only=True) as uow:
+        records = await uow.audit.search(limit=50)
+    operations = sorted((r.operation, r.patient_id) for r in records)
+    assert operations == [
+        ("sampling batch-existing", "pat-1"),
+        ("sampling register", "pat-1"),
+        ("sampling register", "pat-2"),
+    ]

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -13,16 +17,20 @@ from adapter.errors import (
     InvalidRequest,
     InvalidTubeBarcode,
     PoolSizeMismatch,
+    ServiceUnavailable,
     TubeAtAnotherPoint,
     TubeClosed,
     TubeFull,
     TubeNotFound,
 )
-from adapter.sampling import RegistrationRequest, SamplingService
+from adapter.sampling import Registered, RegistrationRequest, SamplingService
+from adapter.sampling.service import Identified, TubeMemo
 from adapter.sampling.values import OTHER_TUBE, request_from_json
 from adapter.storage import MemoryStorage
+from adapter.storage.records import SamplingRegistration, SamplingTube
 from tests.unit.sampling.fakes import PHARMACY, SAMPLER, FakeScanner, make_service
 
+NOW = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
 PATTERN = re.compile("[A-Za-z0-9]{8,20}")
 
 
@@ -158,3 +166,90 @@ def test_requests_are_checked_before_anything_else() -> None:
 async def test_the_round_is_configurable(storage: MemoryStorage, scanner: FakeScanner) -> None:
     service = make_service(storage, scanner, round_name="2026-城区第3轮")
     assert (await service.register(req("P1"), SAMPLER)).registration.round == "2026-城区第3轮"
+
+
+async def test_many_binds_share_a_unit_and_one_refusal_does_not_stop_the_others(
+    service: SamplingService, storage: MemoryStorage
+) -> None:
+    items = [(req(f"P{n}"), Identified(f"pat-{n}", "测*")) for n in range(1, 8)]
+    items.insert(2, (req("P9", pool_size=10), Identified("pat-9", "测*")))  # another pool size: refused
+    answers = await service.bind_many(items, SAMPLER)
+    kinds = [type(a).__name__ for a in answers]
+    assert kinds == ["Registered"] * 2 + ["PoolSizeMismatch"] + ["Registered"] * 3 + ["TubeFull"] * 2
+    assert [a.registration.position for a in answers if isinstance(a, Registered)] == [1, 2, 3, 4, 5]
+
+
+async def test_a_unit_that_breaks_is_redone_one_item_at_a_time(storage: MemoryStorage) -> None:
+    """An unexpected error inside the shared unit rolls it back; each item is then bound on its own,
+    so only the item that breaks fails."""
+    broken = BreakingStorage(storage, patient_id="pat-2")
+    service = make_service(broken, FakeScanner())  # type: ignore[arg-type]
+    items = [(req(f"P{n}"), Identified(f"pat-{n}", "测*")) for n in (1, 2, 3)]
+    answers = await service.bind_many(items, SAMPLER)
+    assert [type(a).__name__ for a in answers] == ["Registered", "ServiceUnavailable", "Registered"]
+    assert [a.registration.position for a in answers if isinstance(a, Registered)] == [1, 2]
+    async with storage.unit_of_work(read_only=True) as uow:
+        assert [m.patient_id for m in await uow.sampling.members("TUBE0001")] == ["pat-1", "pat-3"]
+
+
+class BreakingStorage:
+    """A storage whose sampling store fails (as a database would) when placing one given person."""
+
+    def __init__(self, storage: MemoryStorage, *, patient_id: str) -> None:
+        self._storage, self._patient_id = storage, patient_id
+
+    @asynccontextmanager
+    async def unit_of_work(self, *, read_only: bool = False, grouped: bool = False) -> AsyncIterator[Any]:
+        async with self._storage.unit_of_work(read_only=read_only, grouped=grouped) as uow:
+            yield _BreakingUnit(uow, self._patient_id)
+
+
+class _BreakingUnit:
+    def __init__(self, uow: Any, patient_id: str) -> None:
+        self._uow, self._patient_id = uow, patient_id
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._uow, name)
+
+    @property
+    def sampling(self) -> Any:
+        store, patient_id = self._uow.sampling, self._patient_id
+
+        class Store:
+            def __getattr__(self, name: str) -> Any:
+                return getattr(store, name)
+
+            async def place(self, registration: SamplingRegistration, *, pool_size: int) -> Any:
+                if registration.patient_id == patient_id:
+                    raise ServiceUnavailable("the database went away")
+                return await store.place(registration, pool_size=pool_size)
+
+        return Store()
+
+
+async def test_the_pre_check_trusts_a_tube_it_saw_for_a_moment_only(
+    storage: MemoryStorage, scanner: FakeScanner
+) -> None:
+    """A tube closed by another process: within the memo's time the code is verified and the bind
+    refuses; after it, the pre-check refuses before the code is verified."""
+    service = make_service(storage, scanner, precheck_ttl_s=60.0)
+    await service.register(req("P1"), SAMPLER)
+    async with storage.unit_of_work() as uow:  # another process closes it
+        await uow.sampling.set_status("TUBE0001", "closed", at=NOW)
+    with pytest.raises(TubeClosed):
+        await service.register(req("P2"), SAMPLER)
+    assert [r.code for r in scanner.requests] == ["P1", "P2"]  # remembered open: P2 was verified
+    fresh = make_service(storage, scanner, precheck_ttl_s=0.0)
+    await fresh.register(req("P3", tube="TUBE0002"), SAMPLER)
+    async with storage.unit_of_work() as uow:
+        await uow.sampling.set_status("TUBE0002", "closed", at=NOW)
+    with pytest.raises(TubeClosed):
+        await fresh.register(req("P4", tube="TUBE0002"), SAMPLER)
+    assert [r.code for r in scanner.requests][-1] == "P3"  # read again: P4 was not verified
+
+
+def test_the_tube_memo_keeps_the_newest_tubes() -> None:
+    memo = TubeMemo(ttl_s=60.0, size=3)
+    for n in range(5):
+        memo.put(SamplingTube(barcode=f"TUBE000{n}", round="R", point="P", pool_size=5, opened_at=NOW))
+    assert [memo.get(f"TUBE000{n}") is not None for n in range(5)] == [False, False, True, True, True]

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Engine, event
 from adapter.errors import ResourceNotFound, ServiceUnavailable
 from adapter.storage import SqlStorage, Vault, migrate
 from adapter.storage.sql import sqlite_loop
+from adapter.storage.sql.engine import READ_ONLY
 
 PATIENT = {"resourceType": "Patient", "id": "p1"}
 
@@ -206,3 +207,181 @@ async def test_a_writer_cancelled_while_committing_waits_for_the_commit(
     await _both_kinds_open(storage)  # the connection came back only after its COMMIT ended
     async with storage.unit_of_work(read_only=True) as uow:
         assert (await uow.resources.read("Patient", "p1")).version_id == 1
+
+
+# Group commit: grouped units share one transaction and one COMMIT, each in a savepoint of its own.
+
+
+class Boom(Exception):
+    pass
+
+
+def _count_commits(monkeypatch: pytest.MonkeyPatch, *, delay_s: float = 0.0, fail: bool = False) -> list[int]:
+    """Count COMMITs (each is one fsync); optionally slow, as a disk is, or failing."""
+    commits: list[int] = []
+    commit = Connection.commit
+
+    def counted(conn: Connection) -> None:
+        if conn.get_execution_options().get(READ_ONLY, False):
+            return commit(conn)  # a reader's end of snapshot: no write, no fsync
+        commits.append(threading.get_ident())
+        time.sleep(delay_s)
+        if fail:
+            raise sqlite3.OperationalError("disk I/O error")
+        commit(conn)
+
+    monkeypatch.setattr(Connection, "commit", counted)
+    return commits
+
+
+async def _create(storage: SqlStorage, patient_id: str, *, fail: bool = False) -> None:
+    async with storage.unit_of_work(grouped=True) as uow:
+        await uow.resources.create({"resourceType": "Patient", "id": patient_id})
+        if fail:
+            raise Boom
+
+
+async def _stored(storage: SqlStorage) -> set[str]:
+    async with storage.unit_of_work(read_only=True) as uow:
+        return {p.id for p in await uow.resources.search("Patient", [])}
+
+
+async def test_grouped_units_arriving_together_share_one_commit(
+    storage: SqlStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    commits = _count_commits(monkeypatch, delay_s=0.02)
+    await _create(storage, "first")  # alone: its own commit
+    assert len(commits) == 1
+    # While a slow commit is in flight, the next ten arrive: they run in one transaction.
+    first = asyncio.create_task(_create(storage, "lead"))
+    await asyncio.sleep(0.005)
+    await asyncio.gather(first, *(_create(storage, f"p{n}") for n in range(10)))
+    assert len(commits) <= 3  # "lead" alone, then the ten together (at most split once)
+    monkeypatch.undo()
+    assert await _stored(storage) == {"first", "lead", *(f"p{n}" for n in range(10))}
+    await _both_kinds_open(storage)
+
+
+async def test_a_grouped_unit_returns_only_once_committed(
+    storage: SqlStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    commits = _count_commits(monkeypatch, delay_s=0.05)
+    missing: list[str] = []
+
+    async def create_then_look(patient_id: str) -> None:
+        await _create(storage, patient_id)
+        if patient_id not in await _stored(storage):  # another connection: committed data only
+            missing.append(patient_id)
+
+    await asyncio.gather(*(create_then_look(f"p{n}") for n in range(5)))
+    assert missing == []
+    assert 1 <= len(commits) < 5
+    monkeypatch.undo()
+    assert await _stored(storage) == {f"p{n}" for n in range(5)}
+
+
+async def test_a_failing_grouped_unit_rolls_back_alone(
+    storage: SqlStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    commits = _count_commits(monkeypatch, delay_s=0.02)
+    blocker = asyncio.create_task(_create(storage, "lead"))
+    await asyncio.sleep(0.005)  # the next ones queue into one group behind its commit
+    results = await asyncio.gather(
+        _create(storage, "a"), _create(storage, "b", fail=True), _create(storage, "c"), return_exceptions=True
+    )
+    await blocker
+    assert [type(r) for r in results] == [type(None), Boom, type(None)]
+    assert len(commits) == 2
+    monkeypatch.undo()
+    assert await _stored(storage) == {"lead", "a", "c"}
+    await _both_kinds_open(storage)
+
+
+async def test_a_failed_group_commit_fails_every_member_and_keeps_nothing(
+    storage: SqlStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _count_commits(monkeypatch, fail=True)
+    results = await asyncio.gather(*(_create(storage, f"p{n}") for n in range(4)), return_exceptions=True)
+    assert all(isinstance(r, ServiceUnavailable) for r in results)
+    monkeypatch.undo()
+    assert await _stored(storage) == set()
+    await _create(storage, "after")  # the writer is usable again
+    assert await _stored(storage) == {"after"}
+    await _both_kinds_open(storage)
+
+
+async def test_members_see_earlier_members_and_plain_writers_take_turns(storage: SqlStorage) -> None:
+    async def second_sees_first() -> bool:
+        async with storage.unit_of_work(grouped=True) as uow:
+            return "g1" in {p.id for p in await uow.resources.search("Patient", [])}
+
+    async def plain(patient_id: str) -> None:
+        async with storage.unit_of_work() as uow:
+            await uow.resources.create({"resourceType": "Patient", "id": patient_id})
+
+    first = asyncio.create_task(_create(storage, "g1"))
+    sees = asyncio.create_task(second_sees_first())
+    await asyncio.gather(first, plain("plain"), _create(storage, "g2"))
+    assert await sees
+    assert await _stored(storage) == {"g1", "plain", "g2"}
+
+
+async def test_a_grouped_unit_cancelled_while_its_group_commits_waits_for_the_commit(
+    storage: SqlStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _count_commits(monkeypatch, delay_s=0.1)
+    task = asyncio.create_task(_create(storage, "p1"))
+    await asyncio.sleep(0.03)  # in the commit by now
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    monkeypatch.undo()
+    await _both_kinds_open(storage)
+    assert await _stored(storage) == {"p1"}  # committed with its group: cancelling came too late
+
+
+async def test_grouped_units_meeting_a_foreign_writer_that_never_ends_are_unavailable(
+    storage: SqlStorage, database: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_loop, "SQLITE_BUSY_TIMEOUT_MS", 100)
+    foreign = sqlite3.connect(database, isolation_level=None)
+    try:
+        foreign.execute("BEGIN IMMEDIATE")
+        results = await asyncio.gather(*(_create(storage, f"p{n}") for n in range(3)), return_exceptions=True)
+        assert all(isinstance(r, ServiceUnavailable) for r in results)
+        foreign.execute("ROLLBACK")
+    finally:
+        foreign.close()
+    await _create(storage, "after")
+    assert await _stored(storage) == {"after"}
+    await _both_kinds_open(storage)
+
+
+async def test_a_member_that_ends_the_whole_transaction_fails_its_group_and_nothing_is_kept(
+    database: Path,
+) -> None:
+    units = sqlite_loop.SqliteLoopUnits(f"sqlite:///{database}", readers=1)
+    insert = (
+        "INSERT INTO clients (client_id, name, roles, secret_hash, created_at, active)"
+        " VALUES (?, ?, ?, ?, ?, ?)"
+    )
+
+    async def member(name: str, *, end_it: bool = False) -> None:
+        async with units.transaction(read_only=False, grouped=True) as conn:
+            await conn.exec_driver_sql(insert, [(name, name, "[]", "x", "2026-11-29 00:00:00", 1)])
+            if end_it:  # what SQLite does itself on a full disk or an I/O error
+                await conn.exec_driver_sql("ROLLBACK", [])
+                raise Boom
+
+    try:
+        results = await asyncio.gather(
+            member("a"), member("b", end_it=True), member("c"), return_exceptions=True
+        )
+        assert isinstance(results[1], Boom)
+        assert isinstance(results[0], ServiceUnavailable) and isinstance(results[2], ServiceUnavailable)
+        async with units.transaction(read_only=True) as conn:
+            rows = (await conn.exec_driver_sql("SELECT client_id FROM clients", [])).all()
+        assert rows == []
+        await member("after")  # the writer is usable again
+    finally:
+        await units.close()
