@@ -7,6 +7,7 @@ ServiceUnavailable.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
@@ -20,6 +21,7 @@ from sqlalchemy.sql.dml import Insert
 from adapter.errors import DuplicateKey, ServiceUnavailable
 from adapter.storage.ports import ReadOnlyViolation
 from adapter.storage.shared import UtcClock, dump_json, load_json
+from adapter.storage.sql.prepared import PreparedRead
 from adapter.storage.vault import Vault
 
 Params = Mapping[str, Any] | Sequence[Mapping[str, Any]]
@@ -74,6 +76,21 @@ class SqlContext:
             if mapped is exc:
                 raise
             raise mapped from exc
+
+    async def fetch(self, read: PreparedRead, params: Mapping[str, Any]) -> list[Any]:
+        """The rows of a prepared read (``prepared``): the stdlib driver directly on SQLite, an
+        ordinary execute elsewhere; rows answer the same attribute names either way."""
+        fetch_driver = getattr(self._conn, "fetch_driver", None)
+        if fetch_driver is None:
+            return list(await self.execute(read.statement, params))
+        if not self._active:
+            raise RuntimeError("the unit of work has ended; open a new one")
+        compiled = read.compiled(self._conn.dialect)
+        try:
+            raw = fetch_driver(compiled.sql, compiled.arguments(params))
+        except sqlite3.OperationalError as exc:  # locked, I/O: as map_db_error does for SQLAlchemy's
+            raise ServiceUnavailable("the database is unavailable or busy; retry later") from exc
+        return compiled.rows(raw)
 
     async def execute_driver(self, sql: str, rows: Sequence[tuple[Any, ...]]) -> int:
         """executemany of SQL already compiled for this dialect, with rows already in driver form:

@@ -8,21 +8,31 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.elements import BindParameter
 
 from adapter.errors import DuplicateKey
 from adapter.storage.records import IdentityLink, NewLink
 from adapter.storage.shared import identity_key
 from adapter.storage.sql.bulk import KEYS_PER_QUERY, chunks, driver_value, insert_rows
 from adapter.storage.sql.context import SqlContext
+from adapter.storage.sql.prepared import PreparedRead
 from adapter.storage.sql.schema import identity_links
 
 L = identity_links.c
 _LINK_COLUMNS = ("value_hash", "system", "value", "patient_id", "created_at", "flagged", "note")
 # Built once, with bind parameters: building a statement per lookup cost more than running it.
-_BY_HASH = select(identity_links).where(L.value_hash == bindparam("h"))
-_HELD = select(L.value_hash, L.patient_id, L.created_at, L.flagged, L.note).where(
-    L.value_hash.in_(bindparam("hashes", expanding=True))
-)
+_BY_HASH = PreparedRead(select(identity_links).where(L.value_hash == bindparam("h")))
+_HELD: dict[int, PreparedRead] = {}
+
+
+def _held_read(count: int) -> PreparedRead:
+    """The links of ``count`` blind indexes (one statement per count, built once)."""
+    read = _HELD.get(count)
+    if read is None:
+        hashes: list[BindParameter[Any]] = [bindparam(f"h{n}") for n in range(count)]
+        columns = (L.value_hash, L.patient_id, L.created_at, L.flagged, L.note)
+        read = _HELD[count] = PreparedRead(select(*columns).where(L.value_hash.in_(hashes)))
+    return read
 
 _LINKS: dict[str, Insert] = {}
 
@@ -112,7 +122,8 @@ class SqlIdentityStore:
         identifier), so nothing but notes needs decrypting."""
         found: dict[tuple[str, str], IdentityLink] = {}
         for chunk in chunks(list(by_hash), KEYS_PER_QUERY):
-            for row in await self._ctx.execute(_HELD, {"hashes": chunk}):
+            params = {f"h{n}": value_hash for n, value_hash in enumerate(chunk)}
+            for row in await self._ctx.fetch(_held_read(len(chunk)), params):
                 system, value = by_hash[row.value_hash]
                 note = self._ctx.open_text(row.note, f"identity-note/{row.value_hash}")
                 found[(system, value)] = IdentityLink(
@@ -146,8 +157,8 @@ class SqlIdentityStore:
         return await self._by_hash(value_hash)
 
     async def _by_hash(self, value_hash: str) -> IdentityLink | None:
-        row = (await self._ctx.execute(_BY_HASH, {"h": value_hash})).first()
-        return None if row is None else self._link(row)
+        rows = await self._ctx.fetch(_BY_HASH, {"h": value_hash})
+        return self._link(rows[0]) if rows else None
 
     def _link(self, row: Row[Any]) -> IdentityLink:
         ctx = self._ctx

@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Integer,
-    Select,
     and_,
     bindparam,
     delete,
@@ -44,6 +43,7 @@ from adapter.storage.shared import (
 )
 from adapter.storage.sql.bulk import create_many, insert_rows
 from adapter.storage.sql.context import SqlContext
+from adapter.storage.sql.prepared import PreparedRead
 from adapter.storage.sql.schema import resource_versions, resources, search_tokens
 
 R, V, T = resources.c, resource_versions.c, search_tokens.c
@@ -57,22 +57,22 @@ _CURRENT = select(
 
 # Statements of the request paths are built once, with bind parameters: building one per call cost
 # several times its execution (measured: 190 -> 37 µs per identity lookup on SQLite).
-_READ = _CURRENT.where(R.resource_type == bindparam("rt"), R.resource_id == bindparam("rid"))
-_SEARCHES: dict[tuple[bool, tuple[int, ...]], Select[Any]] = {}
+_READ = PreparedRead(_CURRENT.where(R.resource_type == bindparam("rt"), R.resource_id == bindparam("rid")))
+_SEARCHES: dict[tuple[bool, tuple[int, ...]], PreparedRead] = {}
 
 
-def _search_statement(postgres: bool, shape: tuple[int, ...]) -> Select[Any]:
+def _search_statement(postgres: bool, shape: tuple[int, ...]) -> PreparedRead:
     """The search for criteria of this shape (how many keys each criterion has), built once."""
     found = _SEARCHES.get((postgres, shape))
     if found is not None:
         return found
     conditions: list[ColumnElement[bool]] = [R.resource_type == bindparam("rt"), R.deleted.is_(False)]
     for n, count in enumerate(shape):
-        hashes: BindParameter[Any] = bindparam(f"h{n}", expanding=count > 1)
+        hashes: list[BindParameter[Any]] = [bindparam(f"h{n}_{k}") for k in range(count)]
         matching = select(T.resource_id).where(
             T.resource_type == bindparam("rt"),
             T.param == bindparam(f"p{n}"),
-            T.hash == hashes if count == 1 else T.hash.in_(hashes),
+            T.hash == hashes[0] if count == 1 else T.hash.in_(hashes),
         )
         conditions.append(R.resource_id.in_(matching))
     order: tuple[ColumnElement[Any], ...] = (R.last_updated.desc(), R.resource_id.desc())
@@ -87,9 +87,9 @@ def _search_statement(postgres: bool, shape: tuple[int, ...]) -> Select[Any]:
         )
     limit = bindparam("limit", type_=Integer)
     offset = bindparam("offset", type_=Integer)
-    statement: Select[Any] = _CURRENT.where(*conditions).order_by(*order).limit(limit).offset(offset)
-    _SEARCHES[(postgres, shape)] = statement
-    return statement
+    statement = _CURRENT.where(*conditions).order_by(*order).limit(limit).offset(offset)
+    read = _SEARCHES[(postgres, shape)] = PreparedRead(statement)
+    return read
 
 
 _INSERT_VERSION = insert(resource_versions)
@@ -168,9 +168,10 @@ class SqlFhirRepository:
         return await create_many(self._ctx, items)
 
     async def read(self, resource_type: str, resource_id: str) -> StoredResource:
-        row = (await self._ctx.execute(_READ, {"rt": resource_type, "rid": resource_id})).first()
-        if row is None:
+        rows = await self._ctx.fetch(_READ, {"rt": resource_type, "rid": resource_id})
+        if not rows:
             raise ResourceNotFound()
+        row = rows[0]
         if row.deleted:
             raise ResourceGone()
         return self._stored(row)
@@ -234,11 +235,11 @@ class SqlFhirRepository:
         params: dict[str, Any] = {"rt": resource_type, "limit": limit, "offset": offset}
         blind_index = self._ctx.vault.blind_index
         for n, (param, keys) in enumerate(keyed):
-            hashes = [blind_index(key) for key in keys]
             params[f"p{n}"] = param
-            params[f"h{n}"] = hashes[0] if len(hashes) == 1 else hashes
-        statement = _search_statement(self._ctx.is_postgres, shape)
-        return [self._stored(row) for row in await self._ctx.execute(statement, params)]
+            for k, key in enumerate(keys):
+                params[f"h{n}_{k}"] = blind_index(key)
+        read = _search_statement(self._ctx.is_postgres, shape)
+        return [self._stored(row) for row in await self._ctx.fetch(read, params)]
 
     async def history(self, resource_type: str, resource_id: str) -> list[StoredResource]:
         statement = (

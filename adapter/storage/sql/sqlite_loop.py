@@ -82,6 +82,15 @@ class LoopConnection:
     async def exec_driver_sql(self, statement: str, parameters: list[tuple[Any, ...]]) -> CursorResult[Any]:
         return self._conn.exec_driver_sql(statement, parameters)
 
+    def fetch_driver(self, sql: str, arguments: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        """A read run by the stdlib driver itself, in this unit's transaction (see ``prepared``)."""
+        cursor = self._conn.connection.driver_connection.execute(sql, arguments)  # type: ignore[union-attr]
+        try:
+            rows: list[tuple[Any, ...]] = cursor.fetchall()
+            return rows
+        finally:
+            cursor.close()
+
 
 class SqliteLoopUnits:
     """Transactions for SqlStorage on SQLite. Use from one event loop only."""
@@ -98,6 +107,10 @@ class SqliteLoopUnits:
         self._read_engine = self._engine.execution_options(**{READ_ONLY: True})
         self._write_lock = asyncio.Lock()
         self._readers = asyncio.Semaphore(readers)
+        # Readers' connections are kept between units (checking one out of the pool and back
+        # costs about as much as the reads of a card scan); at most ``readers`` of them.
+        self._idle_readers: list[Connection] = []
+        self._max_idle_readers = readers
         self._committer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-commit")
         self._group: _Group | None = None  # the group grouped units join, while it is open
         self._leaders: set[asyncio.Task[None]] = set()
@@ -129,7 +142,10 @@ class SqliteLoopUnits:
                 else:
                     await self._commit_off_loop(conn)
             finally:
-                conn.close()  # back to the pool
+                if read_only and not conn.invalidated and len(self._idle_readers) < self._max_idle_readers:
+                    self._idle_readers.append(conn)  # its transaction has ended either way
+                else:
+                    conn.close()  # back to the pool
 
     async def ping(self) -> None:
         async with self.transaction(read_only=True) as conn:
@@ -139,6 +155,8 @@ class SqliteLoopUnits:
         if self._leaders:  # groups still committing
             await asyncio.wait(set(self._leaders))
         self._committer.shutdown(wait=True)
+        while self._idle_readers:
+            self._idle_readers.pop().close()
         self._engine.dispose()
 
     @asynccontextmanager
@@ -231,7 +249,8 @@ class SqliteLoopUnits:
         while True:
             conn: Connection | None = None
             try:
-                conn = engine.connect()  # a new connection's PRAGMAs can meet a busy database too
+                # A new connection's PRAGMAs can meet a busy database too.
+                conn = self._idle_readers.pop() if read_only and self._idle_readers else engine.connect()
                 conn.begin()  # BEGIN or BEGIN IMMEDIATE (the engine's "begin" hook)
                 if read_only:
                     conn.exec_driver_sql(_SNAPSHOT).close()
