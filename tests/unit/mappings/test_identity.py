@@ -218,6 +218,23 @@ def test_merge_adds_new_identifiers_and_leaves_the_input_alone() -> None:
     assert_valid(merged)
 
 
+def test_merge_changes_nothing_nested_in_the_input_whatever_it_adds() -> None:
+    # merge copies only the top level and the identifier list: every step must replace, not mutate.
+    patient = patient_from_facts(
+        facts(sex="0", ethnicity=None, phone="13800000001", address="滨州市滨城区黄河五路1号"),
+        SYSTEMS,
+        patient_id="p-1",
+    )
+    before = copy.deepcopy(patient)
+    card = identifier_of(SYSTEMS, IdentifierKey.SSC_CARD_NUMBER, "X00000019")
+    richer = facts(
+        identifiers=(card,), sex="1", ethnicity="02", phone="13900000002", address="滨州市滨城区渤海七路2号"
+    )
+    merged, _ = merge_facts_into_patient(patient, richer, systems=SYSTEMS)
+    assert patient == before
+    assert merged != patient and len(merged["telecom"]) == 2 and len(merged["address"]) == 2
+
+
 def test_merge_never_overwrites_a_conflicting_name_or_birth_date() -> None:
     patient = patient_from_facts(facts(), SYSTEMS, patient_id="p-1")
     other = facts(source="nhsa", name="欧阳明达", birth_date=date(1990, 1, 2), sex="2", ethnicity="02")
