@@ -16,4 +16,13 @@ async def hello() -> dict[str, str]:
 
 
 if __name__ == "__main__":
-    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", access_log=False)
+    # python -m bench.hello_app PORT [WORKERS]
+    workers = int(sys.argv[2]) if len(sys.argv) > 2 else 1
+    uvicorn.run(
+        "bench.hello_app:app" if workers > 1 else app,
+        host="127.0.0.1",
+        port=int(sys.argv[1]),
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+    )

@@ -32,7 +32,8 @@ from pathlib import Path
 
 from adapter.mpi import PatientIndex
 from adapter.mpi.bulk_import import BulkImporter, ImportSummary
-from adapter.mpi.import_file import DEFAULT_BATCH, DEFAULT_SOURCE, Progress, import_file
+from adapter.mpi.import_file import DEFAULT_BATCH, DEFAULT_SOURCE, DEFAULT_WORKERS, import_file
+from adapter.mpi.import_pipeline import Progress
 from adapter.mpi.import_records import parse_line
 from adapter.storage import SqlStorage, Vault, migrate
 from mappings.codes import default_identifier_systems
@@ -156,7 +157,7 @@ def main(
     file: Path | None = None,
     batch: int = DEFAULT_BATCH,
     max_seconds: float = 300.0,
-    workers: tuple[int, ...] = (2,),
+    workers: tuple[int, ...] = (DEFAULT_WORKERS,),
     reimport: bool = False,
     keep: Path | None = None,
 ) -> None:
@@ -232,7 +233,11 @@ if __name__ == "__main__":
     parser.add_argument(
         "--max-seconds", type=float, default=300.0, help="time bound per backend (the target)"
     )
-    parser.add_argument("--workers", default="2", help="worker counts to compare, e.g. 0,2")
+    parser.add_argument(
+        "--workers",
+        default=str(DEFAULT_WORKERS),
+        help="worker counts to compare, e.g. 0,2 (default: the command's)",
+    )
     parser.add_argument("--reimport", action="store_true", help="import the same people again, timed")
     parser.add_argument("--keep", type=Path, help="directory for the working files (default: system temp)")
     arguments = parser.parse_args()

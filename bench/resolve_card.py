@@ -126,6 +126,7 @@ def main(
     loaded: int = 0,
     max_import_seconds: float = 600.0,
     http: bool = True,
+    workers: tuple[int, ...] = (1,),
 ) -> None:
     print(f"== resolve an already-known person (SQLite), load avg {os.getloadavg()[0]:.1f} ==")
     with tempfile.TemporaryDirectory() as tmp:
@@ -146,7 +147,7 @@ def main(
             people = sample(population, size, LOOKUPS)
             asyncio.run(lookups(directory, people, size))
             if http:
-                for line in measure_http(directory, key_env(directory), people, size):
+                for line in measure_http(directory, key_env(directory), people, size, workers=workers):
                     print(line, flush=True)
 
 
@@ -159,6 +160,7 @@ if __name__ == "__main__":
     parser.add_argument("--loaded", type=int, default=0, help="how many people --data-dir holds")
     parser.add_argument("--max-import-seconds", type=float, default=600.0)
     parser.add_argument("--no-http", action="store_true", help="in-process lookups only")
+    parser.add_argument("--workers", default="1", help="HTTP worker processes to measure, e.g. 1,2")
     arguments = parser.parse_args()
     main(
         tuple(int(s) for s in arguments.sizes.split(",")),
@@ -166,4 +168,5 @@ if __name__ == "__main__":
         arguments.loaded,
         arguments.max_import_seconds,
         not arguments.no_http,
+        tuple(int(w) for w in arguments.workers.split(",")),
     )

@@ -85,31 +85,58 @@ async def closed_loop_post(name: str, url: str, bodies: Sequence[dict[str, Any]]
     return LoadResult(name, len(latencies), errors, elapsed, latencies)
 
 
+# (label, settings): the static-code cache on (the default), then off (every scan asks the platform
+# SIMULATOR, as a province that wants a usage record per step would configure it); and with two
+# worker processes when asked.
+VARIANTS: tuple[tuple[str, dict[str, str]], ...] = (
+    ("static-code cache on", {}),
+    ("static-code cache off", {"DUALCODE_CARDS_STATIC_CODE_TTL_S": "0"}),
+)
+
+
 def measure_http(
-    data_dir: Path, db_env: dict[str, str], people: Sequence[dict[str, Any]], size: int
+    data_dir: Path,
+    db_env: dict[str, str],
+    people: Sequence[dict[str, Any]],
+    size: int,
+    *,
+    workers: Sequence[int] = (1,),
 ) -> list[str]:
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
         sandbox = start_sandbox(size, Path(tmp) / "sandbox.log")
         lines = [f"  sandbox with {size:,} people started in {time.perf_counter() - started:.0f} s"]
-        service = None
         try:
-            env = {**db_env, **sandbox_env(sandbox), "DUALCODE_CARDS_HOSPITAL_CODE": HOSPITAL}
-            service = start_service(Path(tmp), env)
-            token = service.token("his", name="bench-cards")
-            url = f"{service.base_url}/fhir/Patient/$resolve-card"
             codes = [sandbox.issue("ehc-static", str(p["id_number"])) for p in people[:CODES]]
             bodies = [body(code) for code in codes]
-            with httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:
-                warm = [client.post(url, json=b).status_code for b in bodies]  # first visit: local numbers
-            if warm.count(200) != len(warm):
-                lines.append(f"  warm-up: {len(warm) - warm.count(200)} of {len(warm)} scans failed")
-            result = asyncio.run(
-                closed_loop_post(f"resolve-card HTTP, {CLIENTS} clients @ {size:,}", url, bodies, token)
-            )
-            lines.append(result.line())
+            for count in workers:
+                for label, settings in VARIANTS:
+                    env = {
+                        **db_env,
+                        **sandbox_env(sandbox),
+                        "DUALCODE_CARDS_HOSPITAL_CODE": HOSPITAL,
+                        "DUALCODE_HTTP_WORKERS": str(count),
+                        **settings,
+                    }
+                    name = f"resolve-card, {CLIENTS} clients @ {size:,}, {count} proc, {label}"
+                    lines += _one_run(Path(tmp), env, bodies, name)
         finally:
-            if service is not None:
-                service.stop()
             sandbox.stop()
+    return lines
+
+
+def _one_run(tmp: Path, env: dict[str, str], bodies: Sequence[dict[str, Any]], name: str) -> list[str]:
+    lines: list[str] = []
+    service = start_service(tmp, env)
+    try:
+        token = service.token("his", name="bench-cards")
+        url = f"{service.base_url}/fhir/Patient/$resolve-card"
+        with httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:
+            warm = [client.post(url, json=b).status_code for b in bodies]  # first visit: local numbers
+        if warm.count(200) != len(warm):
+            lines.append(f"  warm-up: {len(warm) - warm.count(200)} of {len(warm)} scans failed")
+        result = asyncio.run(closed_loop_post(name, url, bodies, token))
+        lines.append(result.line())
+    finally:
+        service.stop()
     return lines

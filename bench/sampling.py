@@ -305,6 +305,13 @@ def run_once(
             took = time.perf_counter() - started
             summary = answer.json() if answer.status_code == 200 else {"error": answer.text[:300]}
             counts = {k: summary.get(k) for k in ("created", "existing", "rejected", "error") if k in summary}
+            reasons: dict[str, int] = {}
+            for answer_line in summary.get("lines", []):
+                if answer_line.get("status") == "rejected":
+                    code = str(answer_line.get("error", {}).get("code"))
+                    reasons[code] = reasons.get(code, 0) + 1
+            if reasons:
+                counts["rejected_by_code"] = reasons
             lines = args.batch_lines
             size = f"{lines:,} lines, {len(batch) / 1e6:.1f} MB"
             print(

@@ -13,7 +13,7 @@ The parent process is only a supervisor, built on uvicorn's own multi-process su
   start stops the service (it would fail the same way again);
 - on SIGTERM or Ctrl-C it sends SIGTERM to every worker, which shuts down like a single process does
   (MLLP in-flight frames finish, audit writer flushes, database closes), waits up to
-  ``STOP_TIMEOUT_S`` for each, kills what is left, and exits. A worker whose supervisor vanishes
+  ``STOP_TIMEOUT_S`` in all, kills what is left, and exits. A worker whose supervisor vanishes
   (killed with -9) receives SIGTERM from the kernel (Linux PR_SET_PDEATHSIG): no orphans.
 """
 
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from adapter.settings import Settings
 
 log = logging.getLogger("dualcode.workers")
-STOP_TIMEOUT_S = 30.0  # per worker, after SIGTERM: MLLP grace (10 s) and graceful HTTP shutdown fit
+STOP_TIMEOUT_S = 30.0  # for all workers, after SIGTERM: MLLP grace (10 s) and graceful HTTP shutdown fit
 _PR_SET_PDEATHSIG = 1
 
 
@@ -64,7 +64,14 @@ def prepare(settings: Settings) -> tuple[Settings, socket.socket | None]:
     reservation = None
     mllp_port = settings.mllp_port
     if settings.mllp_enabled:
-        reservation, mllp_port = _reserve_port(settings.mllp_host, settings.mllp_port)
+        if not hasattr(socket, "SO_REUSEPORT"):
+            raise WorkerSetupError("the workers share the MLLP port with SO_REUSEPORT, missing here")
+        try:
+            reservation, mllp_port = _reserve_port(settings.mllp_host, settings.mllp_port)
+        except OSError as error:
+            raise WorkerSetupError(
+                f"cannot listen for MLLP on {settings.mllp_host}:{settings.mllp_port}: {error.strerror}"
+            ) from None
     worker_settings = settings.model_copy(
         update={"auto_migrate": False, "create_missing_keys": False, "mllp_port": mllp_port}
     )
@@ -87,23 +94,23 @@ def _reserve_port(host: str, port: int) -> tuple[socket.socket, int]:
     return holder, port
 
 
-def worker_app(settings: Settings) -> FastAPI:
+def worker_app(settings: Settings, supervisor_pid: int) -> FastAPI:
     """The app factory each worker calls (uvicorn ``factory=True``), in the worker process."""
     from adapter.app import create_app
     from adapter.security.logging import configure_logging
 
-    _die_with_parent()
+    _die_with_parent(supervisor_pid)
     configure_logging(settings.log_level, log_raw_hl7=settings.log_raw_hl7)
     return create_app(settings)
 
 
-def _die_with_parent() -> None:
+def _die_with_parent(supervisor_pid: int) -> None:
     if not sys.platform.startswith("linux"):
         return
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-        if os.getppid() == 1:  # the supervisor died before we asked
+        if os.getppid() != supervisor_pid:  # the supervisor died before we asked (it may be pid 1)
             os.kill(os.getpid(), signal.SIGTERM)
 
 
@@ -171,7 +178,7 @@ def run_workers(settings: Settings, on_ready: Callable[[Settings, list[int]], No
 
 def _config(settings: Settings) -> Config:
     return Config(
-        functools.partial(worker_app, settings),
+        functools.partial(worker_app, settings, os.getpid()),
         factory=True,
         host=settings.http_host,
         port=settings.http_port,

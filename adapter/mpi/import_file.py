@@ -5,10 +5,8 @@ A line that cannot be read (bad JSON, invalid ID number, unknown code) is counte
 named by its line number; the message never carries a personal value. Importing the same file again
 creates nothing twice.
 
-On a SQL database the CPU work (parsing, building, encrypting, hashing) runs in ``--workers``
-processes (``import_prepare``) while this process writes: chunks of lines go out in file order, come
-back prepared in file order, and ``BulkImporter.import_sealed`` writes each batch in one unit of
-work. On the memory store, or with ``--workers 0``, everything runs here (``import_batch``).
+On a SQL database the import runs as a pipeline (``import_pipeline``): the CPU work in ``--workers``
+processes, the writes here. On the memory store everything runs through ``import_batch``.
 """
 
 from __future__ import annotations
@@ -17,34 +15,29 @@ import argparse
 import asyncio
 import gc
 import json
-import multiprocessing
+import os
 import sys
 import time
-from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from datetime import date
 from functools import partial
 from pathlib import Path
 from typing import Final, TextIO
 
 from adapter.mpi.bulk_import import BulkImporter, ImportSummary
-from adapter.mpi.import_prepare import PreparedChunk, init_worker, prepare_lines
+from adapter.mpi.import_pipeline import MAX_REPORTED_ERRORS, Progress, import_sealed_file, writes_sealed
 from adapter.mpi.import_records import ImportRecord, parse_line
 from adapter.mpi.service import PatientIndex
 from adapter.settings import Settings
 from adapter.storage.ports import Storage
-from adapter.storage.sql.bulk import sealed_writer
 from adapter.storage.vault import Vault
 from mappings.codes import IdentifierSystems, default_identifier_systems
 
 DEFAULT_BATCH: Final = 10_000
-DEFAULT_WORKERS: Final = 2
-CHUNK_LINES: Final = 500  # lines per task sent to a worker
+# Worker processes pay off only with cores to spare beside the writer and the database: on 2 cores
+# (measured under load, docs/mpi.md) preparing in the writing process was faster.
+DEFAULT_WORKERS: Final = max(0, min(2, (os.cpu_count() or 1) - 2))
 DEFAULT_SOURCE: Final = "his:import"
-MAX_REPORTED_ERRORS: Final = 20
-
-Progress = Callable[[int, ImportSummary], None]
 
 
 def count_lines(path: Path) -> int:
@@ -75,20 +68,6 @@ def read_batches(
         yield records, rejected
 
 
-def read_chunks(path: Path, size: int) -> Iterator[list[tuple[int, bytes]]]:
-    """(line number, line) of the non-blank lines, ``size`` at a time."""
-    chunk: list[tuple[int, bytes]] = []
-    with path.open("rb") as handle:
-        for number, line in enumerate(handle, start=1):
-            if line.strip():
-                chunk.append((number, line))
-                if len(chunk) >= size:
-                    yield chunk
-                    chunk = []
-    if chunk:
-        yield chunk
-
-
 async def import_file(
     storage: Storage,
     path: Path,
@@ -109,9 +88,9 @@ async def import_file(
     errors = [] if errors is None else errors
     today = today or date.today()
     # The workers use the configured identifier systems (default_identifier_systems).
-    parallel = workers > 0 and systems == default_identifier_systems()
-    if parallel and vault_factory is not None and await _writes_sealed(storage):
-        return await _import_parallel(
+    sealed = systems == default_identifier_systems()
+    if sealed and vault_factory is not None and await writes_sealed(storage):
+        return await import_sealed_file(
             storage,
             path,
             importer=importer,
@@ -137,113 +116,6 @@ async def import_file(
             progress(total.people, total)
     total.seconds = time.perf_counter() - started
     return total
-
-
-async def _writes_sealed(storage: Storage) -> bool:
-    async with storage.unit_of_work(read_only=True) as uow:
-        return sealed_writer(uow) is not None
-
-
-async def _import_parallel(
-    storage: Storage,
-    path: Path,
-    *,
-    importer: BulkImporter,
-    systems: IdentifierSystems,
-    batch: int,
-    source: str,
-    today: date,
-    progress: Progress | None,
-    errors: list[str],
-    workers: int,
-    vault_factory: Callable[[], Vault],
-) -> ImportSummary:
-    started = time.perf_counter()
-    total = ImportSummary()
-    loop = asyncio.get_running_loop()
-    parse = partial(parse_line, systems=systems, source=source, today=today)
-    chunks = read_chunks(path, CHUNK_LINES)
-    in_flight = 2 * workers + max(1, batch // CHUNK_LINES)  # the next batch is prepared while one writes
-    # spawn: this process has an event loop and a commit thread; forking it would copy their state.
-    context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(
-        workers,
-        mp_context=context,
-        initializer=init_worker,
-        initargs=(vault_factory, default_identifier_systems, source, today),
-    )
-    pending: deque[asyncio.Future[PreparedChunk]] = deque()
-
-    def fill() -> None:
-        while len(pending) < in_flight:
-            lines = next(chunks, None)
-            if lines is None:
-                return
-            pending.append(loop.run_in_executor(pool, prepare_lines, lines))
-
-    try:
-        fill()
-        await _merge_tokens(storage)  # left by an interrupted import: searchable before we start
-        try:
-            await _write_batches(
-                storage,
-                importer,
-                pending,
-                fill,
-                batch=batch,
-                parse=parse,
-                errors=errors,
-                total=total,
-                started=started,
-                progress=progress,
-            )
-        finally:
-            await _merge_tokens(storage)
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)  # an error or ^C: prepare nothing more
-    total.seconds = time.perf_counter() - started
-    return total
-
-
-async def _write_batches(
-    storage: Storage,
-    importer: BulkImporter,
-    pending: deque[asyncio.Future[PreparedChunk]],
-    fill: Callable[[], None],
-    *,
-    batch: int,
-    parse: Callable[[bytes], ImportRecord],
-    errors: list[str],
-    total: ImportSummary,
-    started: float,
-    progress: Progress | None,
-) -> None:
-    while pending:
-        prepared: list[PreparedChunk] = []
-        while pending and sum(c.lines for c in prepared) < batch:
-            prepared.append(await pending.popleft())
-            fill()
-        for chunk in prepared:
-            for number, message in chunk.rejected:
-                if len(errors) < MAX_REPORTED_ERRORS:
-                    errors.append(f"line {number}: {message}")
-        async with storage.unit_of_work() as uow:
-            writer = sealed_writer(uow)
-            if writer is None:  # checked before starting; the storage cannot change kind
-                raise RuntimeError("the storage does not take sealed rows")
-            done = await importer.import_sealed(uow, writer, prepared, parse=parse)
-        total.add(done)
-        total.seconds = time.perf_counter() - started
-        if progress is not None:
-            progress(total.people, total)
-
-
-async def _merge_tokens(storage: Storage) -> None:
-    """Move the deferred search tokens into the index (``SealedWriter.merge_tokens``)."""
-    async with storage.unit_of_work() as uow:
-        writer = sealed_writer(uow)
-        if writer is not None and await writer.has_pending_tokens():
-            await writer.merge_tokens()
 
 
 class ProgressBar:
@@ -343,7 +215,8 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--workers",
         type=int,
         default=DEFAULT_WORKERS,
-        help="processes that parse, encrypt and hash while this one writes (0: all in this one)",
+        help="processes that parse, encrypt and hash while this one writes (0: all in this one; "
+        "default: 2 with 4 cores or more, 1 with 3, else 0)",
     )
     load.add_argument("--quiet", action="store_true", help="no progress bar")
     load.set_defaults(run=run)

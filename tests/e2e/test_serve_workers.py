@@ -4,7 +4,8 @@ Shows: one banner for the whole service; HTTP requests on the one port are answe
 processes (each /metrics names its pid in dualcode_worker_info); a token issued by one worker is
 honoured by the other (shared keys and database); HL7 messages sent to the one MLLP port are ACKed
 AA and stored; a worker killed with -9 is replaced; SIGTERM stops the supervisor and both workers
-(no orphan) after their audit writers flushed the reads made just before it.
+(no orphan) after their audit writers flushed the reads made just before it; and workers whose
+supervisor is killed with -9 stop too (PR_SET_PDEATHSIG).
 """
 
 from __future__ import annotations
@@ -168,3 +169,21 @@ def test_two_workers_share_the_ports_and_stop_together(tmp_path: Path) -> None:
         assert len(reads) >= 40
     finally:
         again.stop()
+
+
+def test_workers_stop_when_the_supervisor_is_killed(tmp_path: Path) -> None:
+    service = start_service(tmp_path, {"DUALCODE_HTTP_WORKERS": "2"})
+    try:
+        output = service.wait_for_output(BANNER)
+        match = re.search(r"workers\s+2 processes \(pids (\d+) (\d+)\)", output)
+        assert match, output[-2000:]
+        workers = {int(match.group(1)), int(match.group(2))}
+        assert all(alive(pid) for pid in workers)
+        service.process.send_signal(signal.SIGKILL)  # no chance to stop its workers itself
+        service.process.wait(timeout=10)
+        deadline = time.monotonic() + 30
+        while [pid for pid in workers if alive(pid)] and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not [pid for pid in workers if alive(pid)], "a worker outlived its supervisor"
+    finally:
+        service.stop()

@@ -18,8 +18,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.pool import NullPool
 
-from adapter.mpi import PatientIndex
-from adapter.mpi import import_file as import_file_module
+from adapter.mpi import PatientIndex, import_pipeline
 from adapter.mpi.bulk_import import BulkImporter, ImportSummary
 from adapter.mpi.import_file import import_file
 from adapter.mpi.import_records import parse_record
@@ -69,7 +68,7 @@ def _file(tmp_path: Path) -> Path:
 
 
 async def _import(
-    storage: Storage, path: Path, vault: partial[Vault] | None, errors: list[str]
+    storage: Storage, path: Path, vault: partial[Vault] | None, errors: list[str], *, workers: int = 2
 ) -> ImportSummary:
     return await import_file(
         storage,
@@ -79,7 +78,7 @@ async def _import(
         batch=10,
         today=TODAY,
         errors=errors,
-        workers=2 if vault is not None else 0,
+        workers=workers,
         vault_factory=vault,
     )
 
@@ -93,10 +92,11 @@ def vault_factory() -> partial[Vault]:
     return partial(Vault, {"k1": os.urandom(32)}, active="k1", blind_index_key=os.urandom(32))
 
 
-async def test_parallel_import_gives_the_in_process_outcome_and_is_searchable(
-    sql_url: str, tmp_path: Path, vault_factory: partial[Vault], monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("workers", [2, 0])
+async def test_sealed_import_gives_the_in_process_outcome_and_is_searchable(
+    sql_url: str, tmp_path: Path, vault_factory: partial[Vault], monkeypatch: pytest.MonkeyPatch, workers: int
 ) -> None:
-    monkeypatch.setattr(import_file_module, "CHUNK_LINES", 7)  # several chunks per batch, several batches
+    monkeypatch.setattr(import_pipeline, "CHUNK_LINES", 7)  # several chunks per batch, several batches
     path = _file(tmp_path)
     memory = MemoryStorage()
     expected_errors: list[str] = []
@@ -107,7 +107,7 @@ async def test_parallel_import_gives_the_in_process_outcome_and_is_searchable(
     storage = SqlStorage(sql_url, vault_factory())
     try:
         errors: list[str] = []
-        summary = await _import(storage, path, vault_factory, errors)
+        summary = await _import(storage, path, vault_factory, errors, workers=workers)
         assert _counts(summary) == _counts(expected)
         assert (summary.created, summary.conflicts, summary.rejected) == (41, 1, 1)
         assert errors == expected_errors == ["line 6: not a JSON object"]
@@ -138,7 +138,7 @@ async def test_parallel_import_gives_the_in_process_outcome_and_is_searchable(
             resolution = await index.resolve(uow, _row_facts(17), actor="test")
             assert not resolution.created and not resolution.flags
 
-        again = await _import(storage, path, vault_factory, [])
+        again = await _import(storage, path, vault_factory, [], workers=workers)
         assert _counts(again) == _counts(expected_again)
         assert again.created == 0
     finally:
@@ -200,6 +200,7 @@ def test_the_command_imports_with_workers_and_a_rerun_creates_nothing(sql_url: s
         "DUALCODE_TOKEN_SIGNING_KEY_FILE": str(tmp_path / "keys" / "signing.key"),
     }
     command = [sys.executable, "-m", "adapter.cli", "mpi", "import", str(path), "--quiet", "--batch", "5"]
+    command += ["--workers", "2"]
     outcomes = []
     for _ in range(2):
         done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, check=False)
