@@ -87,7 +87,9 @@ async def insert_rows(
 ) -> int:
     """Rows written, or -1 when the driver does not say (asyncpg)."""
     sql = compiled_insert(ctx, table, columns, ignore_conflict_on=ignore_conflict_on)
-    if ctx.dialect == "sqlite":
+    if ctx.dialect == "sqlite" and len(rows) >= ROWS_PER_STATEMENT:
+        # Only for bulk loads: the few token rows of one resource write need no bigger cache, and
+        # the PRAGMA was one more statement on every change.
         await ctx.execute(text(f"PRAGMA cache_size = -{SQLITE_BULK_CACHE_KIB}"))
     written = 0
     for chunk in chunks(rows, ROWS_PER_STATEMENT):

@@ -53,6 +53,20 @@ _SQLITE_DUE = text(
 ).bindparams(bindparam("now", type_=E.next_attempt_at.type), bindparam("limit"))
 
 _INSERT = insert(outbox)  # built once: the change paths write events on every call
+_ADD_ONE = (
+    insert(outbox)
+    .values(
+        id=bindparam("id"),
+        topic=bindparam("topic"),
+        destination=bindparam("destination"),
+        ordering_key=bindparam("ordering_key"),
+        payload=bindparam("payload", type_=outbox.c.payload.type),
+        created_at=bindparam("created_at", type_=outbox.c.created_at.type),
+        status="pending",
+        attempts=0,
+    )
+    .returning(*outbox.c)
+)
 
 
 class SqlOutboxStore:
@@ -66,21 +80,15 @@ class SqlOutboxStore:
     ) -> OutboxEvent:
         ctx = self._ctx
         event_id, now = new_key(), ctx.clock.now()
-        statement = (
-            insert(outbox)
-            .values(
-                id=event_id,
-                topic=topic,
-                destination=destination,
-                ordering_key=ordering_key,
-                payload=ctx.seal_json(payload, f"outbox/{event_id}"),
-                created_at=now,
-                status="pending",
-                attempts=0,
-            )
-            .returning(*outbox.c)
-        )
-        return self._event((await ctx.execute(statement)).one())
+        params = {
+            "id": event_id,
+            "topic": topic,
+            "destination": destination,
+            "ordering_key": ordering_key,
+            "payload": ctx.seal_json(payload, f"outbox/{event_id}"),
+            "created_at": now,
+        }
+        return self._event((await ctx.execute(_ADD_ONE, params)).one())
 
     async def add_many(
         self, *, topic: str, ordering_key: str, payload: dict[str, Any], destinations: Sequence[str]
