@@ -27,7 +27,7 @@ from adapter.http.middleware import ServiceMiddleware
 from adapter.http.oauth import router as oauth_router
 from adapter.http.responses import error_response
 from adapter.outbox.api import router as outbox_router
-from adapter.outbox.service import build_dispatcher
+from adapter.outbox.service import build_dispatcher, build_wakeup
 from adapter.sampling.routes import router as sampling_router
 from adapter.sampling.wiring import build_sampling
 from adapter.security.audit import Auditor
@@ -68,6 +68,9 @@ def create_app(settings: Settings, *, on_ready: Callable[[Services], None] | Non
             if dispatcher is not None:
                 await dispatcher.start()
                 stack.push_async_callback(dispatcher.stop)
+            wakeup = build_wakeup(settings, storage, dispatcher)  # at once, not at the next poll
+            await wakeup.start()
+            stack.push_async_callback(wakeup.stop)
             fhir = build_fhir(
                 settings, storage=storage, cache=cache, auditor=auditor, audit_writer=audit_writer
             )

@@ -18,6 +18,7 @@ it is, and nothing here opens a connection.
 from __future__ import annotations
 
 import codecs
+import functools
 import fnmatch
 import tomllib
 from collections.abc import Mapping
@@ -40,6 +41,11 @@ _SCHEMES: Mapping[str, tuple[str, ...]] = {
 }
 _KEYS = {"name", "connector", "endpoint", "topics", "encoding", "hl7_version", "profile", "timeout_s",
          "secret", "secret_file", "table", "inbound_table", "create_tables", "enabled"}  # fmt: skip
+
+
+@functools.cache
+def _v2_topics(profile: str) -> frozenset[str]:
+    return frozenset(load_profile(profile).events)
 
 
 class ConfigError(ValueError):
@@ -69,7 +75,11 @@ class Destination:
         return f"{self.hospital}:{self.name}"
 
     def wants(self, topic: str) -> bool:
-        return self.enabled and any(fnmatch.fnmatchcase(topic, pattern) for pattern in self.topics)
+        if not (self.enabled and any(fnmatch.fnmatchcase(topic, pattern) for pattern in self.topics)):
+            return False
+        # An MLLP destination hears only what its profile has an HL7 message for: a pattern such
+        # as "pharmacy.*" must not hand it events (pharmacy.prescribed) that could only dead-letter.
+        return self.connector != "mllp" or topic in _v2_topics(self.profile)
 
     def public(self) -> dict[str, Any]:
         """For listings: everything but the secret, and the endpoint without a password."""

@@ -116,7 +116,7 @@ async def _outbox_async(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _run_dispatcher(settings: Settings, storage: Any) -> int:
-    from adapter.outbox.service import build_dispatcher
+    from adapter.outbox.service import build_dispatcher, build_wakeup
 
     dispatcher = build_dispatcher(settings, storage)
     if dispatcher is None:
@@ -130,6 +130,8 @@ async def _run_dispatcher(settings: Settings, storage: Any) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
     await dispatcher.start()
+    wakeup = build_wakeup(settings, storage, dispatcher)  # woken over Redis when it is configured
+    await wakeup.start()
     print(
         json.dumps(
             {"dispatcher": "running", "destinations": [d.code for d in dispatcher.config.destinations]}
@@ -139,5 +141,6 @@ async def _run_dispatcher(settings: Settings, storage: Any) -> int:
     try:
         await stopping.wait()
     finally:
+        await wakeup.stop()
         await dispatcher.stop()
     return 0

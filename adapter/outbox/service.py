@@ -7,6 +7,7 @@ from prometheus_client import CollectorRegistry
 from adapter.outbox.backoff import RetryPolicy
 from adapter.outbox.dispatcher import Dispatcher, DispatcherOptions
 from adapter.outbox.metrics import OutboxMetrics
+from adapter.outbox.wakeup import OutboxWakeup
 from adapter.settings import Settings
 from adapter.storage.ports import Storage
 from his_connectors import DestinationsConfig, load_destinations
@@ -42,3 +43,15 @@ def build_dispatcher(
         ),
         metrics=None if registry is None else OutboxMetrics(registry),
     )
+
+
+def build_wakeup(settings: Settings, storage: Storage, dispatcher: Dispatcher | None) -> OutboxWakeup:
+    """Wake dispatchers when outbox events commit: this process's directly, every process's over
+    Redis when ``DUALCODE_REDIS_URL`` is set (this process then publishes, and subscribes when it runs
+    a dispatcher). Call ``start()``, and ``stop()`` before the storage closes."""
+    wakeup = OutboxWakeup(
+        wake=None if dispatcher is None else dispatcher.wake,
+        redis_url=None if settings.redis_url is None else settings.redis_url.get_secret_value(),
+    )
+    wakeup.attach(storage)
+    return wakeup

@@ -7,9 +7,10 @@ store hashes these keys with the vault's blind index; the memory store compares 
 from __future__ import annotations
 
 import json
+import logging
 import re
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -156,3 +157,13 @@ def _any_system(value: str) -> str:
 
 def _with_system(system: str, value: str) -> str:
     return f"1{_SEP}{system}{_SEP}{value}"
+
+
+def notify_outbox_listeners(listeners: Iterable[Callable[[], None]]) -> None:
+    """Call the post-commit outbox listeners; one that fails is logged, never the caller's failure
+    (the unit of work has committed: a missed wake-up only means the dispatcher's poll finds it)."""
+    for listener in listeners:
+        try:
+            listener()
+        except Exception:
+            logging.getLogger("dualcode.storage").exception("an outbox listener failed")

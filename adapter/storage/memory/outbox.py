@@ -17,10 +17,11 @@ from adapter.storage.shared import ACTIVE_OUTBOX, dump_json, load_json, new_key,
 
 
 class MemoryOutboxStore:
-    __slots__ = ("_tx",)
+    __slots__ = ("_tx", "written")
 
     def __init__(self, tx: Tx) -> None:
         self._tx = tx
+        self.written = 0  # events added in this unit of work (the storage's post-commit wake-up)
 
     async def add(
         self, *, topic: str, destination: str, ordering_key: str, payload: dict[str, Any]
@@ -36,6 +37,7 @@ class MemoryOutboxStore:
             seq=self._tx.next_seq("outbox"),
         )
         self._tx.journal.put(state.outbox, event.id, event)
+        self.written += 1
         return _copy(event)
 
     async def add_many(

@@ -7,7 +7,7 @@ same all-or-nothing behaviour as a database transaction.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from adapter.errors import ServiceUnavailable
@@ -29,7 +29,7 @@ from adapter.storage.ports import (
     SamplingStore,
     UnitOfWork,
 )
-from adapter.storage.shared import UtcClock
+from adapter.storage.shared import UtcClock, notify_outbox_listeners
 
 
 class MemoryUnitOfWork:
@@ -53,6 +53,7 @@ class MemoryStorage:
         self._clock = UtcClock()
         self._lock = asyncio.Lock()
         self._closed = False
+        self._outbox_listeners: list[Callable[[], None]] = []
 
     @asynccontextmanager
     async def unit_of_work(
@@ -64,13 +65,20 @@ class MemoryStorage:
         # so a reader must not see a half-done unit, just as SQL readers see committed data only.
         async with self._lock:
             tx = Tx(self._state, self._clock, read_only=read_only)
+            uow = MemoryUnitOfWork(tx)
             try:
-                yield MemoryUnitOfWork(tx)
+                yield uow
             except BaseException:
                 tx.journal.rollback()  # also on cancellation: nothing of this unit persists
                 raise
             finally:
                 tx.end()
+        if getattr(uow.outbox, "written", 0) and self._outbox_listeners:
+            notify_outbox_listeners(self._outbox_listeners)
+
+    def add_outbox_listener(self, listener: Callable[[], None]) -> None:
+        """As ``SqlStorage.add_outbox_listener``: called after a unit that added outbox events."""
+        self._outbox_listeners.append(listener)
 
     async def ping(self) -> None:
         self._check_open()

@@ -70,10 +70,11 @@ _ADD_ONE = (
 
 
 class SqlOutboxStore:
-    __slots__ = ("_ctx",)
+    __slots__ = ("_ctx", "written")
 
     def __init__(self, ctx: SqlContext) -> None:
         self._ctx = ctx
+        self.written = 0  # events added in this unit of work (the storage's post-commit wake-up)
 
     async def add(
         self, *, topic: str, destination: str, ordering_key: str, payload: dict[str, Any]
@@ -88,7 +89,9 @@ class SqlOutboxStore:
             "payload": ctx.seal_json(payload, f"outbox/{event_id}"),
             "created_at": now,
         }
-        return self._event((await ctx.execute(_ADD_ONE, params)).one())
+        event = self._event((await ctx.execute(_ADD_ONE, params)).one())
+        self.written += 1
+        return event
 
     async def add_many(
         self, *, topic: str, ordering_key: str, payload: dict[str, Any], destinations: Sequence[str]
@@ -113,6 +116,7 @@ class SqlOutboxStore:
                 }
             )
         await ctx.execute(_INSERT, rows)  # executemany: seq follows the list order
+        self.written += len(rows)
         return len(rows)
 
     async def get(self, event_id: str) -> OutboxEvent:

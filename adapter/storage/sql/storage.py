@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Protocol
 
@@ -21,7 +21,7 @@ from adapter.storage.ports import (
     SamplingStore,
     UnitOfWork,
 )
-from adapter.storage.shared import UtcClock
+from adapter.storage.shared import UtcClock, notify_outbox_listeners
 from adapter.storage.sql.audit import SqlAuditLog
 from adapter.storage.sql.clients import SqlClientStore
 from adapter.storage.sql.context import SqlConnection, SqlContext, map_db_error
@@ -64,6 +64,7 @@ class SqlStorage:
         self._vault = vault
         self._clock = UtcClock()
         self._engine: AsyncEngine | None = None
+        self._outbox_listeners: list[Callable[[], None]] = []
         self._units: _Units
         if is_sqlite(url):
             self._units = SqliteLoopUnits(url, readers=pool_size)
@@ -87,7 +88,8 @@ class SqlStorage:
             async with self._units.transaction(read_only=read_only, grouped=grouped) as conn:
                 ctx = SqlContext(conn, vault=self._vault, clock=self._clock, read_only=read_only)
                 try:
-                    yield SqlUnitOfWork(ctx)
+                    uow = SqlUnitOfWork(ctx)
+                    yield uow
                 finally:
                     ctx.end()
         except Exception as exc:
@@ -95,6 +97,13 @@ class SqlStorage:
             if mapped is exc:
                 raise
             raise mapped from exc
+        if getattr(uow.outbox, "written", 0) and self._outbox_listeners:
+            notify_outbox_listeners(self._outbox_listeners)  # committed: nothing of it can roll back now
+
+    def add_outbox_listener(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` (synchronous, quick) after each unit of work that added outbox events
+        has committed: the outbox wake-up (``adapter.outbox.wakeup``). Never called on a rollback."""
+        self._outbox_listeners.append(listener)
 
     async def ping(self) -> None:
         try:

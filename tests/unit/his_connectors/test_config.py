@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -123,3 +124,28 @@ def test_a_password_in_an_endpoint_is_not_listed() -> None:
         }
     )
     assert config.destinations[0].public()["endpoint"] == "postgresql+asyncpg://his:***@db/his"
+
+
+def test_an_mllp_destination_hears_only_topics_its_profile_can_send() -> None:
+    config = parse_destinations(
+        tomllib.loads(
+            """
+[hospitals.H0003]
+[[hospitals.H0003.destinations]]
+name = "adt"
+connector = "mllp"
+endpoint = "mllp://127.0.0.1:2576"
+topics = ["pharmacy.*", "patient.*"]
+
+[[hospitals.H0003.destinations]]
+name = "hook"
+connector = "webhook"
+endpoint = "http://127.0.0.1:9/hook"
+topics = ["pharmacy.*"]
+secret = "s3cret"
+"""
+        )
+    )
+    # No HL7 message renders a prescription: MLLP would only dead-letter it, the webhook carries it.
+    assert [d.code for d in config.subscribers("pharmacy.prescribed")] == ["H0003:hook"]
+    assert [d.code for d in config.subscribers("pharmacy.dispensed")] == ["H0003:adt", "H0003:hook"]
