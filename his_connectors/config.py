@@ -18,8 +18,8 @@ it is, and nothing here opens a connection.
 from __future__ import annotations
 
 import codecs
-import functools
 import fnmatch
+import functools
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
