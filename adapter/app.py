@@ -26,6 +26,7 @@ from adapter.http.metrics import HttpMetrics
 from adapter.http.middleware import ServiceMiddleware
 from adapter.http.oauth import router as oauth_router
 from adapter.http.responses import error_response
+from adapter.mpi.import_pipeline import merge_pending_tokens
 from adapter.outbox.api import router as outbox_router
 from adapter.outbox.service import build_dispatcher, build_wakeup
 from adapter.sampling.routes import router as sampling_router
@@ -54,6 +55,8 @@ def create_app(settings: Settings, *, on_ready: Callable[[Services], None] | Non
                 await migrate(settings.database_url)
             storage = open_storage(settings, vault)
             stack.push_async_callback(storage.close)
+            if settings.auto_migrate and await merge_pending_tokens(storage):
+                log.warning("search tokens of an interrupted import were merged: its people are searchable")
             cache = open_cache(settings)
             stack.push_async_callback(cache.close)
             auditor = Auditor()

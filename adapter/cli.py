@@ -86,9 +86,12 @@ def _safe_url(url: str) -> str:
 
 
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from adapter.mpi.import_pipeline import merge_pending_tokens_of
     from adapter.storage import migrate
 
     asyncio.run(migrate(settings.database_url))
+    if asyncio.run(merge_pending_tokens_of(settings)):
+        print("merged the search tokens of an interrupted import: its people are searchable")
     print(f"migrated {_safe_url(settings.database_url)}")
     return 0
 

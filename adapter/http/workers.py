@@ -60,7 +60,10 @@ def prepare(settings: Settings) -> tuple[Settings, socket.socket | None]:
     load_vault(settings)  # creates the key files when missing and allowed, before any worker reads them
     load_token_signing_key(settings)
     if settings.auto_migrate:
+        from adapter.mpi.import_pipeline import merge_pending_tokens_of
+
         asyncio.run(migrate(settings.database_url))
+        asyncio.run(merge_pending_tokens_of(settings))  # an interrupted import's people: searchable
     reservation = None
     mllp_port = settings.mllp_port
     if settings.mllp_enabled:

@@ -22,6 +22,7 @@ from typing import Final
 from adapter.mpi.bulk_import import BulkImporter, ImportSummary
 from adapter.mpi.import_prepare import PreparedChunk, Preparer, init_worker, prepare_lines
 from adapter.mpi.import_records import ImportRecord, parse_line
+from adapter.settings import Settings
 from adapter.storage.ports import Storage
 from adapter.storage.sql.bulk import sealed_writer
 from adapter.storage.vault import Vault
@@ -158,6 +159,30 @@ async def _write_batches(
         total.seconds = time.perf_counter() - started
         if progress is not None:
             progress(total.people, total)
+
+
+async def merge_pending_tokens(storage: Storage) -> bool:
+    """Make the people of an interrupted import searchable (an import killed before its end left
+    their search tokens pending); run where migrations run: `dualcode migrate` and service start.
+    True when there was anything to merge."""
+    async with storage.unit_of_work() as uow:
+        writer = sealed_writer(uow)
+        if writer is None or not await writer.has_pending_tokens():
+            return False
+        await writer.merge_tokens()
+    return True
+
+
+async def merge_pending_tokens_of(settings: Settings) -> bool:
+    """``merge_pending_tokens`` on the configured database (for `migrate` and the workers' start)."""
+    from adapter.storage import open_storage
+    from adapter.storage.keys import load_vault
+
+    storage = open_storage(settings, load_vault(settings))
+    try:
+        return await merge_pending_tokens(storage)
+    finally:
+        await storage.close()
 
 
 async def _merge_tokens(storage: Storage) -> None:

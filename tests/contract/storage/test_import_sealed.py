@@ -4,6 +4,7 @@ by search afterwards, a re-import creates nothing, and deferred search tokens ne
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -261,3 +262,43 @@ async def test_a_large_merge_rebuilds_the_resource_index_and_everything_is_found
             )
     finally:
         await engine.dispose()
+
+
+async def test_migrate_makes_the_people_of_a_killed_import_searchable(
+    sql_url: str, tmp_path: Path, vault_factory: partial[Vault]
+) -> None:
+    """An import killed before its end leaves tokens pending: `dualcode migrate` (which `make run`
+    and service start do) merges them, so search finds those people without another import."""
+    vault = vault_factory()
+    now = datetime.now(UTC)
+    storage = SqlStorage(sql_url, vault)
+    try:
+        async with storage.unit_of_work() as uow:
+            writer = sealed_writer(uow)
+            assert writer is not None
+            body = {"resourceType": "Patient", "id": "killed-1"}
+            token = SearchToken("name", None, "killed")
+            await writer.create(
+                [seal_resource(vault, body, [token], last_updated=now)], last_updated=now, defer_tokens=True
+            )
+        env = {
+            **os.environ,
+            "DUALCODE_DATABASE_URL": sql_url,
+            "DUALCODE_DATA_KEYS_FILE": str(tmp_path / "keys" / "data.json"),
+            "DUALCODE_BLIND_INDEX_KEY_FILE": str(tmp_path / "keys" / "index.key"),
+            "DUALCODE_TOKEN_SIGNING_KEY_FILE": str(tmp_path / "keys" / "signing.key"),
+        }
+        done = await asyncio.to_thread(_migrate, env)
+        assert done.returncode == 0, done.stderr
+        assert "interrupted import" in done.stdout
+        async with storage.unit_of_work(read_only=True) as uow:
+            assert [r.id for r in await uow.resources.search("Patient", [token])] == ["killed-1"]
+        again = await asyncio.to_thread(_migrate, env)
+        assert again.returncode == 0 and "interrupted import" not in again.stdout  # nothing left
+    finally:
+        await storage.close()
+
+
+def _migrate(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "adapter.cli", "migrate"]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=False)
