@@ -120,15 +120,13 @@ class FhirCore:
     ) -> list[AuditRecord]:
         # One record per patient touched, so AuditEvent?patient= finds every access.
         return [
-            self._auditor.build(
-                agent=caller.client_id,
+            self._auditor.build_for(
+                caller,
                 action=action,
                 operation=operation,
                 outcome=outcome,
                 patient_id=patient_id,
                 resource=f"Patient/{patient_id}" if patient_id else request.resource_type,
-                source_ip=caller.source_ip,
-                request_id=caller.request_id,
                 detail={"error": error_code} if error_code else None,
             )
             for patient_id in patients or (None,)

@@ -147,14 +147,12 @@ class PatientOperations:
 
     async def _audit_read(self, caller: Caller, operation: str, patient_id: str) -> None:
         await self._audit_writer.submit(
-            self._auditor.build(
-                agent=caller.client_id,
+            self._auditor.build_for(
+                caller,
                 action="E",
                 operation=operation,
                 patient_id=patient_id,
                 resource=f"Patient/{patient_id}",
-                source_ip=caller.source_ip,
-                request_id=caller.request_id,
             )
         )
 

@@ -65,15 +65,13 @@ async def _audit(
     # A reprocess's own effects are audited by the gateway in the unit of work that makes them.
     patients: list[str | None] = [*sorted({m.patient_id for m in messages if m.patient_id})] or [None]
     for patient_id in patients:
-        record = services.auditor.build(
-            agent=caller.client_id,
+        record = services.auditor.build_for(
+            caller,
             action="E" if operation.startswith("reprocess") else "R",
             operation=operation,
             outcome="4" if error else "0",
             patient_id=patient_id,
             resource="HL7Message" if len(messages) != 1 else f"HL7Message/{messages[0].id}",
-            source_ip=caller.source_ip,
-            request_id=caller.request_id,
             detail={"error": error} if error else {"count": str(len(messages))},
         )
         await services.audit_writer.submit(record)

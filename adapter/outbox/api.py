@@ -72,15 +72,13 @@ async def retry_event(event_id: str, request: Request, caller: AuthedCaller) -> 
         except VersionConflict:
             raise InvalidRequest("only a dead outbox event can be retried") from None
         kind, _, patient = event.ordering_key.partition("/")
-        await services.auditor.record(
+        await services.auditor.record_for(
             uow,
-            agent=caller.client_id,
+            caller,
             action="E",
             operation="retry outbox event",
             patient_id=patient if kind == "Patient" else None,
             resource=f"OutboxEvent/{event.id}",
-            source_ip=caller.source_ip,
-            request_id=caller.request_id,
             detail={"destination": event.destination},
         )
     if services.outbox is not None:

@@ -113,13 +113,11 @@ async def run_batch(
             name_masked=known.name_masked,
         )
         await service.audit_writer.submit(  # uploaded before: a read
-            service.auditor.build(
-                agent=caller.client_id,
+            service.auditor.build_for(
+                caller,
                 action="R",
                 operation="sampling batch-existing",
                 patient_id=known.patient_id,
-                source_ip=caller.source_ip,
-                request_id=caller.request_id,
                 detail={"tube": known.tube},
             )
         )

@@ -69,13 +69,11 @@ async def record_result(service: SamplingService, barcode: str, result: str, cal
                     "patients": [f"Patient/{m.patient_id}" for m in members],
                 },
             )
-        await service.auditor.record(
+        await service.auditor.record_for(
             uow,
-            agent=caller.client_id,
+            caller,
             action="U",
             operation="sampling record-result",
-            source_ip=caller.source_ip,
-            request_id=caller.request_id,
             detail={"tube": barcode, "result": result},
         )
     return tube
@@ -119,13 +117,11 @@ async def recalls(service: SamplingService, round_name: str, caller: Caller) -> 
     for tube_out in tubes_out:
         for person in tube_out["members"]:
             await service.audit_writer.submit(
-                service.auditor.build(
-                    agent=caller.client_id,
+                service.auditor.build_for(
+                    caller,
                     action="R",
                     operation="sampling recall",
                     patient_id=person["patient"].removeprefix("Patient/"),
-                    source_ip=caller.source_ip,
-                    request_id=caller.request_id,
                     detail={"tube": tube_out["tube"], "round": round_name},
                 )
             )

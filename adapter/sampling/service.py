@@ -214,24 +214,20 @@ class SamplingService:
         flags = await _flags(uow, registration.patient_id, tube)
         if not placed.created:
             reads.append(
-                self._auditor.build(
-                    agent=caller.client_id,
+                self._auditor.build_for(
+                    caller,
                     action="R",
                     operation="sampling register-again",
                     patient_id=registration.patient_id,
-                    source_ip=caller.source_ip,
-                    request_id=caller.request_id,
                     detail={"tube": tube.barcode, "position": str(registration.position)},
                 )
             )
             return Registered(registration, tube, created=False, flags=flags)
-        record = self._auditor.build(
-            agent=caller.client_id,
+        record = self._auditor.build_for(
+            caller,
             action="C",
             operation="sampling register",
             patient_id=registration.patient_id,
-            source_ip=caller.source_ip,
-            request_id=caller.request_id,
             detail={"tube": tube.barcode, "position": str(registration.position)},
         )
         if creates is None:
@@ -268,13 +264,11 @@ class SamplingService:
                     "oml": oml_messages(tube, members, sender=tube.point),
                 },
             )
-            await self._auditor.record(
+            await self._auditor.record_for(
                 uow,
-                agent=caller.client_id,
+                caller,
                 action="U",
                 operation="sampling close-tube",
-                source_ip=caller.source_ip,
-                request_id=caller.request_id,
                 detail={"tube": barcode, "members": str(len(members))},
             )
         self._seen.put(tube)
@@ -289,13 +283,11 @@ class SamplingService:
             members = await uow.sampling.members(barcode)
         for member in members:
             await self._audit_writer.submit(
-                self._auditor.build(
-                    agent=caller.client_id,
+                self._auditor.build_for(
+                    caller,
                     action="R",
                     operation="sampling read-tube",
                     patient_id=member.patient_id,
-                    source_ip=caller.source_ip,
-                    request_id=caller.request_id,
                     detail={"tube": barcode},
                 )
             )

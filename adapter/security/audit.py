@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from adapter.security.caller import Caller
 from adapter.storage.ports import UnitOfWork
 from adapter.storage.records import AuditRecord
 
@@ -152,6 +153,12 @@ class Auditor:
         """The FHIR AuditEvent for a stored record (see ``audit_event``)."""
         return audit_event(record)
 
+    def build_for(self, caller: Caller, **fields: Any) -> AuditRecord:
+        """``build`` with the agent, source address and request id taken from the caller."""
+        return self.build(
+            agent=caller.client_id, source_ip=caller.source_ip, request_id=caller.request_id, **fields
+        )
+
     def build(
         self,
         *,
@@ -182,6 +189,12 @@ class Auditor:
             source_ip=source_ip,
             request_id=request_id,
             detail=dict(detail or {}),
+        )
+
+    async def record_for(self, uow: UnitOfWork, caller: Caller, **fields: Any) -> AuditRecord:
+        """``record`` with the agent, source address and request id taken from the caller."""
+        return await self.record(
+            uow, agent=caller.client_id, source_ip=caller.source_ip, request_id=caller.request_id, **fields
         )
 
     async def record(
