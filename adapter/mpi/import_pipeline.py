@@ -105,7 +105,7 @@ async def import_sealed_file(
 
     try:
         fill()
-        await _merge_tokens(storage)  # left by an interrupted import: searchable before we start
+        await merge_pending_tokens(storage)  # left by an interrupted import: searchable before we start
         try:
             await _write_batches(
                 storage,
@@ -120,7 +120,7 @@ async def import_sealed_file(
                 progress=progress,
             )
         finally:
-            await _merge_tokens(storage)
+            await merge_pending_tokens(storage)
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)  # an error or ^C: prepare nothing more
@@ -183,11 +183,3 @@ async def merge_pending_tokens_of(settings: Settings) -> bool:
         return await merge_pending_tokens(storage)
     finally:
         await storage.close()
-
-
-async def _merge_tokens(storage: Storage) -> None:
-    """Move the deferred search tokens into the index (``SealedWriter.merge_tokens``)."""
-    async with storage.unit_of_work() as uow:
-        writer = sealed_writer(uow)
-        if writer is not None and await writer.has_pending_tokens():
-            await writer.merge_tokens()
