@@ -48,6 +48,3 @@ class RecentVerifications:
         self._held.move_to_end(code)
         while len(self._held) > self._capacity:
             self._held.popitem(last=False)
-
-    def forget(self, code: str) -> None:
-        self._held.pop(code, None)
