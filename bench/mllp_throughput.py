@@ -8,6 +8,13 @@ storing anything, under the same 8-connection load: our throughput is reported a
 load generator shares the machine's cores, so the ratio is the figure to quote). The 8-connection
 runs are repeated ``--rounds`` times, interleaved (ours, baseline, peer), and medians reported.
 
+Enhanced mode (MSH-15 AL, MSH-16 NE) is measured on its own line, 8 connections, per round: the
+figure a sender using it sees is the commit ACK (CA), sent once the raw message is committed; the
+effects (mapping, patient index, resources) run after the CA, and the next frame of that connection
+is read only when they are done (frames of a connection run in order), so this rate is no higher
+than the original mode's; the CA latency is what it shortens. The original-mode figure (AA after
+the effects are committed) is the headline.
+
 ``--baseline DIR`` also runs the same load against another copy of the code in the same run, an A/B
 (for example ``git archive HEAD | tar -x -C /tmp/base``; it runs with PYTHONPATH=DIR).
 
@@ -15,6 +22,12 @@ runs are repeated ``--rounds`` times, interleaved (ours, baseline, peer), and me
     .venv/bin/python -m bench.mllp_throughput --rounds 3 [--baseline /tmp/base] [--backends sqlite,postgres]
 
 Bounded: about 40 s per round with PostgreSQL and a baseline, plus start-up.
+
+``--cpu`` measures instead the CPU per message in process (``time.process_time``, the commit thread
+included): the gateway on a SQLite file, 8 concurrent tasks, batches of 200 new-person A04s, median and
+minimum of 8 batches. On a shared machine this is steadier than the rates; run it for both trees in
+turns (for the copy: ``cp bench/mllp_throughput.py /tmp/cpu.py; cd /tmp/base;
+PYTHONPATH=/tmp/base /work/main/.venv/bin/python /tmp/cpu.py --cpu``).
 """
 
 from __future__ import annotations
@@ -56,12 +69,14 @@ def synthetic_id_number(n: int) -> tuple[str, str]:
     return body + mod11_2_check_char(body), f"{born:%Y%m%d}"
 
 
-def adt(run: str, n: int) -> bytes:
+def adt(run: str, n: int, *, enhanced: bool = False) -> bytes:
+    """``enhanced``: MSH-15 AL (a CA once stored), MSH-16 NE (no application ACK)."""
     family, given = FAMILY[n % 8], GIVEN[(n // 8) % 8]
     id_number, born = synthetic_id_number(n)
+    modes = "AL|NE" if enhanced else "|"
     text = (
         "MSH|^~\\&|HIS|H001|DUALCODE|DC|20261129101500||ADT^A04^ADT_A01|"
-        f"{run}{n:08d}|P|2.5|||||CHN|UNICODE UTF-8\r"
+        f"{run}{n:08d}|P|2.5|||{modes}|CHN|UNICODE UTF-8\r"
         "EVN|A04|20261129101500\r"
         f"PID|1||{run}{n:08d}^^^H001^MR~{id_number}^^^CHN^NNCHN||{family}^{given}||{born}|F|||"
         "朝阳区建国路1号^^北京市^^100020^CHN||13812345678\r"
@@ -77,8 +92,13 @@ class Result:
     seconds: float
     rejected: int
 
+    expected: str = "AA"
+
     def line(self) -> str:
-        return f"{latency_line(self.name, self.latencies_s)}  {self.rate:8,.0f} msg/s  not-AA={self.rejected}"
+        return (
+            f"{latency_line(self.name, self.latencies_s)}  {self.rate:8,.0f} msg/s  "
+            f"not-{self.expected}={self.rejected}"
+        )
 
     @property
     def rate(self) -> float:
@@ -93,9 +113,18 @@ RUN_BLOCK = 500_000  # message numbers per run: every message of the whole run i
 
 
 async def closed_loop(
-    name: str, port: int, connections: int, seconds: float, run: str, *, block: int = 0
+    name: str,
+    port: int,
+    connections: int,
+    seconds: float,
+    run: str,
+    *,
+    block: int = 0,
+    enhanced: bool = False,
 ) -> Result:
-    """``block``: which RUN_BLOCK of message numbers (ID numbers) this run uses."""
+    """``block``: which RUN_BLOCK of message numbers (ID numbers) this run uses. ``enhanced``: each
+    message asks for a CA only (see the module docstring), and CA is the answer counted."""
+    expected = b"MSA|CA|" if enhanced else b"MSA|AA|"
     latencies: list[float] = []
     rejected = 0
     deadline = time.perf_counter() + seconds
@@ -107,11 +136,11 @@ async def closed_loop(
         try:
             while time.perf_counter() < deadline:
                 started = time.perf_counter()
-                writer.write(adt(run, n))
+                writer.write(adt(run, n, enhanced=enhanced))
                 await writer.drain()
                 ack = await reader.readuntil(FS_CR)
                 latencies.append(time.perf_counter() - started)
-                if b"MSA|AA|" not in ack:
+                if expected not in ack:
                     rejected += 1
                 n += connections
         finally:
@@ -120,7 +149,7 @@ async def closed_loop(
 
     started = time.perf_counter()
     await asyncio.gather(*(client(i) for i in range(connections)))
-    return Result(name, latencies, time.perf_counter() - started, rejected)
+    return Result(name, latencies, time.perf_counter() - started, rejected, "CA" if enhanced else "AA")
 
 
 def peer_server(port: int) -> None:
@@ -218,12 +247,53 @@ class Target:
     port: int
 
 
+async def cpu_per_message(batches: int = 8, per_batch: int = 200) -> list[float]:
+    """ms of CPU per new-person A04, per batch, in process (see the module docstring)."""
+    from adapter.hl7v2.bindings import default_bindings
+    from adapter.hl7v2.gateway import Gateway
+    from adapter.hl7v2.handler import Peer
+    from adapter.hl7v2.senders import SenderTable
+    from adapter.security.audit import Auditor
+    from adapter.storage import SqlStorage, Vault, migrate
+
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite+aiosqlite:///{Path(tmp) / 'dualcode.sqlite'}"
+        await migrate(url)
+        storage = SqlStorage(url, Vault.generate())
+        gateway = Gateway(storage, default_bindings(), senders=SenderTable(), auditor=Auditor())
+        peer = Peer("127.0.0.1", 1)
+
+        async def worker(first: int, count: int) -> None:
+            for n in range(first, first + 8 * count, 8):
+                assert b"MSA|AA|" in await gateway(adt("C", n)[1:-2], peer)
+
+        async def batch(block: int, count: int) -> float:
+            started = time.process_time()
+            await asyncio.gather(*(worker(block * RUN_BLOCK + w, count // 8) for w in range(8)))
+            return (time.process_time() - started) * 1000 / count
+
+        try:
+            await batch(0, 160)  # warm-up
+            return [await batch(1 + b, per_batch) for b in range(batches)]
+        finally:
+            await storage.close()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="bench.mllp_throughput")
+    parser.add_argument("--cpu", action="store_true", help="CPU per message in process, SQLite")
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--baseline", help="another copy of the code to run under the same load (A/B)")
     parser.add_argument("--backends", default="sqlite,postgres")
     args = parser.parse_args([] if argv is None else argv)
+    if args.cpu:
+        cpu = asyncio.run(cpu_per_message())
+        print(
+            "== MLLP gateway in process, SQLite file, 8 tasks, new-person ADT^A04, AA after commit: CPU "
+            f"per message (process_time), 8 batches of 200: median {statistics.median(cpu):.2f} ms, "
+            f"min {min(cpu):.2f} ms =="
+        )
+        return
     backends = [b for b in args.backends.split(",") if b != "postgres" or postgres_answers()]
     sources: list[tuple[str, str | None]] = [("", None)]
     if args.baseline:
@@ -257,21 +327,28 @@ def main(argv: list[str] | None = None) -> None:
                 )
             )
         rounds: dict[str, list[Result]] = {t.label: [] for t in targets}
+        enhanced: dict[str, list[Result]] = {t.label: [] for t in targets}
         rounds["peer"] = []
         for r in range(args.rounds):
             for i, target in enumerate(targets):
-                rounds[target.label].append(
-                    asyncio.run(
-                        closed_loop(
-                            f"{target.label}, 8 connections",
-                            target.port,
-                            8,
-                            SECONDS_EIGHT,
-                            f"{run}{r}E{i}",
-                            block=2 + r,
+                for mode, results, tag, block in (
+                    (False, rounds, "E", 2 + r),
+                    (True, enhanced, "C", 2 + args.rounds + r),
+                ):
+                    name = f"{target.label}, {'enhanced, CA, 8 conn' if mode else '8 connections'}"
+                    results[target.label].append(
+                        asyncio.run(
+                            closed_loop(
+                                name,
+                                target.port,
+                                8,
+                                SECONDS_EIGHT,
+                                f"{run}{r}{tag}{i}",
+                                block=block,
+                                enhanced=mode,
+                            )
                         )
                     )
-                )
             rounds["peer"].append(
                 asyncio.run(
                     closed_loop("peer: python-hl7 hl7.mllp, AA only, 8 conn", peer_port, 8, SECONDS_PEER, run)
@@ -279,7 +356,7 @@ def main(argv: list[str] | None = None) -> None:
             )
     for result in singles:
         print(result.line())
-    for results in rounds.values():
+    for results in (*rounds.values(), *enhanced.values()):
         for result in results:
             print(result.line())
     peer_rates = [p.rate for p in rounds["peer"]]
@@ -290,8 +367,20 @@ def main(argv: list[str] | None = None) -> None:
         ratios = [res.rate / peer for res, peer in zip(results, peer_rates, strict=True)]
         print(
             f"  {target.label:<28} {statistics.median(r.rate for r in results):8,.0f} msg/s  "
+            f"p50 {statistics.median(percentile(r.latencies_s, 0.5) * 1000 for r in results):7.1f} ms  "
             f"p99 {statistics.median(r.p99_ms for r in results):7.1f} ms  "
             f"ratio to peer {statistics.median(ratios):.3f} (target >= 1.5; 2,000 msg/s, p99 < 50 ms)"
+        )
+    print(
+        "enhanced mode (MSH-15 AL, MSH-16 NE), medians: the CA once the raw message is committed; the "
+        "effects run after it, before the connection's next frame is read"
+    )
+    for target in targets:
+        results = enhanced[target.label]
+        print(
+            f"  {target.label + ', CA':<28} {statistics.median(r.rate for r in results):8,.0f} msg/s  "
+            f"p50 {statistics.median(percentile(r.latencies_s, 0.5) * 1000 for r in results):7.1f} ms  "
+            f"p99 {statistics.median(r.p99_ms for r in results):7.1f} ms (CA latency)"
         )
 
 

@@ -33,6 +33,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -47,7 +48,7 @@ from typing import Any
 import aiohttp
 import httpx
 
-from bench.stats import latency_line, percentile
+from bench.stats import percentile
 from tests.e2e.harness import BIN, RunningSandbox, RunningService, sandbox_env, start_sandbox, start_service
 
 POOL = 20
@@ -189,22 +190,117 @@ async def load(
             for n, code in enumerate(mine):
                 if time.perf_counter() >= deadline:
                     return
-                body = {
-                    "code": code,
-                    "tube": f"B{tag}{k:02d}T{n // POOL:05d}",
-                    "point": "BENCH01",
-                    "pool_size": POOL,
-                }
+                body = registration_body(code, tag, k, n)
                 started = time.perf_counter()
                 async with session.post(f"{base}/sampling/registrations", json=body) as response:
                     await response.read()
                     statuses[response.status] = statuses.get(response.status, 0) + 1
                 latencies.append(time.perf_counter() - started)
 
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         await asyncio.gather(*(client(k) for k in range(clients)))
-        elapsed = time.perf_counter() - started
-    return {"latencies": latencies, "statuses": statuses, "seconds": elapsed}
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    ms = sorted(x * 1000 for x in latencies)
+    return {
+        "statuses": statuses,
+        "seconds": elapsed,
+        "n": len(ms),
+        "p50": statistics.median(ms) if ms else 0.0,
+        "p99": percentile(ms, 0.99) if ms else 0.0,
+        "max": ms[-1] if ms else 0.0,
+        "generator_cpu_s": cpu,
+    }
+
+
+# wrk's Lua: each thread posts its share of the bodies (one JSON object a line), in order, and
+# counts the answers by status; done() prints one JSON line with the figures.
+WRK_LUA = r"""
+local threads, count = {}, 0
+function setup(thread)
+  thread:set("id", count)
+  table.insert(threads, thread)
+  count = count + 1
+end
+function init(args)
+  local every = tonumber(args[2])
+  bodies, n, created, repeated, other = {}, 0, 0, 0, 0
+  local i = 0
+  for line in io.lines(args[1]) do
+    if i % every == id then bodies[#bodies + 1] = line end
+    i = i + 1
+  end
+end
+function request()
+  n = n + 1
+  if n > #bodies then n = 1 end
+  return wrk.format("POST", "/sampling/registrations", nil, bodies[n])
+end
+function response(status, headers, body)
+  if status == 201 then created = created + 1
+  elseif status == 200 then repeated = repeated + 1
+  else other = other + 1 end
+end
+function done(summary, latency, requests)
+  local c, r, o = 0, 0, 0
+  for _, t in ipairs(threads) do
+    c = c + t:get("created"); r = r + t:get("repeated"); o = o + t:get("other")
+  end
+  local e = summary.errors
+  io.write(string.format(
+    '\nWRK {"created": %d, "repeated": %d, "other": %d, "requests": %d, "seconds": %.6f, '
+    .. '"p50": %.3f, "p99": %.3f, "max": %.3f, "socket_errors": %d}\n',
+    c, r, o, summary.requests, summary.duration / 1e6, latency:percentile(50) / 1000,
+    latency:percentile(99) / 1000, latency.max / 1000,
+    e.connect + e.read + e.write + e.timeout))
+end
+"""
+WRK_THREADS = 2
+
+
+def registration_body(code: str, tag: str, client: int, n: int) -> dict[str, Any]:
+    """Client ``client``'s ``n``-th scan: people go into that client's tubes, 20 a tube."""
+    return {
+        "code": code,
+        "tube": f"B{tag}{client:02d}T{n // POOL:05d}",
+        "point": "BENCH01",
+        "pool_size": POOL,
+    }
+
+
+def load_wrk(
+    base: str, token: str, codes: list[str], *, clients: int, seconds: float, tag: str, tmp: Path
+) -> dict[str, Any]:
+    """The same load from wrk (C, epoll): ``clients`` connections on ``WRK_THREADS`` threads. Bodies
+    interleave the clients' scans, so the connections fill ``clients`` tubes side by side."""
+    per_client = len(codes) // clients
+    rows = [
+        json.dumps(registration_body(codes[k * per_client + n], tag, k, n))
+        for n in range(per_client)
+        for k in range(clients)
+    ]
+    bodies, script = tmp / f"wrk-bodies-{tag}.ndjson", tmp / "wrk-sampling.lua"
+    bodies.write_text("\n".join(rows) + "\n")
+    script.write_text(WRK_LUA)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    done = subprocess.run(
+        ["wrk", "-t", str(min(WRK_THREADS, clients)), "-c", str(clients), "-d", f"{seconds:.0f}s",
+         "--timeout", "10s", "-s", str(script), "-H", f"Authorization: Bearer {token}",
+         "-H", "Content-Type: application/json", base, "--", str(bodies), str(min(WRK_THREADS, clients))],
+        capture_output=True, check=True, timeout=seconds + 60,
+    )  # fmt: skip
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    line = next(x for x in done.stdout.decode().splitlines() if x.startswith("WRK "))
+    got = json.loads(line.removeprefix("WRK "))
+    statuses = {201: got["created"], 200: got["repeated"], 0: got["other"] + got["socket_errors"]}
+    return {
+        "statuses": {k: v for k, v in statuses.items() if v},
+        "seconds": got["seconds"],
+        "n": got["requests"],
+        "p50": got["p50"],
+        "p99": got["p99"],
+        "max": got["max"],
+        "generator_cpu_s": (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime),
+    }
 
 
 def batch_body(codes: list[str], lines: int, tag: str) -> bytes:
@@ -275,27 +371,37 @@ def run_once(
     try:
         token = service.token("sampling", name="bench-sampling")
         cpu = {"service": cpu_seconds(service.process.pid), "sandbox": cpu_seconds(sandbox.process.pid)}
-        run = asyncio.run(
-            load(service.base_url, token, codes, clients=args.clients, seconds=args.seconds, tag=tag)
-        )
+        if args.wrk:
+            run = load_wrk(
+                service.base_url, token, codes, clients=args.clients, seconds=args.seconds, tag=tag, tmp=tmp
+            )
+        else:
+            run = asyncio.run(
+                load(service.base_url, token, codes, clients=args.clients, seconds=args.seconds, tag=tag)
+            )
         cpu = {
             "service": cpu_seconds(service.process.pid) - cpu["service"],
             "sandbox": cpu_seconds(sandbox.process.pid) - cpu["sandbox"],
         }
         created = run["statuses"].get(201, 0)
         rate = created / run["seconds"]
-        ms = [s * 1000 for s in run["latencies"]]
-        per = {k: v * 1000 / max(len(ms), 1) for k, v in cpu.items()}
-        figures = {"rate": rate, "p50": statistics.median(ms), "p99": percentile(ms, 0.99), **per}
-        name = f"{backend} {variant.name}: POST /sampling/registrations"
+        cpu["generator"] = run["generator_cpu_s"]
+        per = {k: v * 1000 / max(run["n"], 1) for k, v in cpu.items()}
+        figures = {"rate": rate, "p50": run["p50"], "p99": run["p99"], **per}
+        name = f"{backend} {variant.name} ({'wrk' if args.wrk else 'aiohttp'}): POST /sampling/registrations"
         print(
-            f"{latency_line(name, run['latencies'])}  {rate:7,.1f} registrations/s  {run['statuses']}  "
-            f"CPU/registration: service {per['service']:.2f} ms, simulator {per['sandbox']:.2f} ms  "
-            f"load avg {os.getloadavg()[0]:.1f}",
+            f"{name:<56} n={run['n']:>6}  p50={run['p50']:7.1f} ms  p99={run['p99']:7.1f} ms  "
+            f"max={run['max']:7.1f} ms  {rate:7,.1f} registrations/s  {run['statuses']}  "
+            f"CPU/registration: service {per['service']:.2f} ms, simulator {per['sandbox']:.2f} ms, "
+            f"load generator {per['generator']:.2f} ms  load avg {os.getloadavg()[0]:.1f}",
             flush=True,
         )
         if batch is not None:
             started = time.perf_counter()
+            batch_cpu = {
+                "service": cpu_seconds(service.process.pid),
+                "sandbox": cpu_seconds(sandbox.process.pid),
+            }
             answer = httpx.post(
                 f"{service.base_url}/sampling/registrations:batch",
                 content=batch,
@@ -303,6 +409,10 @@ def run_once(
                 timeout=7200,
             )
             took = time.perf_counter() - started
+            batch_cpu = {
+                "service": cpu_seconds(service.process.pid) - batch_cpu["service"],
+                "sandbox": cpu_seconds(sandbox.process.pid) - batch_cpu["sandbox"],
+            }
             summary = answer.json() if answer.status_code == 200 else {"error": answer.text[:300]}
             counts = {k: summary.get(k) for k in ("created", "existing", "rejected", "error") if k in summary}
             reasons: dict[str, int] = {}
@@ -316,7 +426,10 @@ def run_once(
             size = f"{lines:,} lines, {len(batch) / 1e6:.1f} MB"
             print(
                 f"{backend} {variant.name}: offline batch ({size}) in {took:.1f} s = "
-                f"{lines / took:,.0f} lines/s  {counts}",
+                f"{lines / took:,.0f} lines/s  {counts}  CPU/line: service "
+                f"{batch_cpu['service'] * 1000 / lines:.2f} ms, "
+                f"simulator {batch_cpu['sandbox'] * 1000 / lines:.2f} ms  "
+                f"load avg {os.getloadavg()[0]:.1f}",
                 flush=True,
             )
             figures["batch_s"] = took
@@ -357,11 +470,13 @@ def measure(
                 results[variant.name].append(figures)
     for name, runs in results.items():
         if len(runs) > 1:
-            median = {k: statistics.median(r[k] for r in runs) for k in ("rate", "p50", "p99", "service")}
+            keys = ("rate", "p50", "p99", "service", "sandbox", "generator")
+            median = {k: statistics.median(r[k] for r in runs) for k in keys}
             print(
                 f"{backend} {name}: median of {len(runs)} runs: {median['rate']:,.1f} registrations/s  "
-                f"p50 {median['p50']:.1f} ms  p99 {median['p99']:.1f} ms  "
-                f"service CPU {median['service']:.2f} ms/registration",
+                f"p50 {median['p50']:.1f} ms  p99 {median['p99']:.1f} ms  CPU/registration: service "
+                f"{median['service']:.2f} ms, simulator {median['sandbox']:.2f} ms, "
+                f"load generator {median['generator']:.2f} ms",
                 flush=True,
             )
 
@@ -480,6 +595,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--baseline", type=Path, help="a source tree to run A/B against")
     parser.add_argument("--sqlite-only", action="store_true")
     parser.add_argument("--own", action="store_true", help="only the sampling code's own cost, in process")
+    parser.add_argument("--wrk", action="store_true", help="drive the load with wrk instead of aiohttp")
     args = parser.parse_args([] if argv is None else argv)  # `python -m bench` calls main()
     backends = ["sqlite"] if args.sqlite_only else args.backends.split(",")
     if "postgres" in backends and not postgres_answers():

@@ -56,6 +56,9 @@ def sender_key(application: str, facility: str, component_sep: str = "^") -> str
     return f"{application.split(component_sep, 1)[0]}^{facility.split(component_sep, 1)[0]}"
 
 
+_UNKNOWN_KEPT = 1024
+
+
 class SenderTable:
     """Lookup of sender settings; ``check`` enforces the sender's own allow-list."""
 
@@ -70,6 +73,7 @@ class SenderTable:
         self._codecs = frozenset(config.codec for config in self._senders.values())
         self._default_codec = default_codec
         self._require_known = require_known
+        self._unknown: dict[str, SenderConfig] = {}
 
     @property
     def senders(self) -> Mapping[str, SenderConfig]:
@@ -86,7 +90,16 @@ class SenderTable:
 
     def lookup(self, key: str) -> SenderConfig:
         found = self._senders.get(key)
-        return found or SenderConfig(key=key, codec=self._default_codec, known=False)
+        if found is not None:
+            return found
+        # The defaults of a sender not in the file, one (frozen) object per key: what is derived
+        # from a config (its mapping profile) is then derived once. Bounded: any MSH-3/4 may come.
+        unknown = self._unknown.get(key)
+        if unknown is None:
+            if len(self._unknown) >= _UNKNOWN_KEPT:
+                self._unknown.clear()
+            unknown = self._unknown[key] = SenderConfig(key=key, codec=self._default_codec, known=False)
+        return unknown
 
     def check(self, config: SenderConfig, peer: Peer | None) -> None:
         """SenderNotAllowed when the sender is unknown (and must be known) or the peer is not on its

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import json
 import os
 import sys
@@ -26,6 +25,7 @@ from typing import Final, TextIO
 
 from adapter.mpi.bulk_import import BulkImporter, ImportSummary
 from adapter.mpi.import_pipeline import MAX_REPORTED_ERRORS, Progress, import_sealed_file, writes_sealed
+from adapter.mpi.import_prepare import relax_gc
 from adapter.mpi.import_records import ImportRecord, parse_line
 from adapter.mpi.service import PatientIndex
 from adapter.settings import Settings
@@ -160,13 +160,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     bar = None if args.quiet else ProgressBar(count_lines(path))
     relax_gc()
     return asyncio.run(_run(args, settings, path, bar))
-
-
-def relax_gc() -> None:
-    """A bulk import allocates millions of short-lived, acyclic objects; the default thresholds run the
-    cycle collector over all of them again and again (about 15% of the import's time)."""
-    gc.freeze()
-    gc.set_threshold(200_000, 100, 1000)
 
 
 async def _run(args: argparse.Namespace, settings: Settings, path: Path, bar: ProgressBar | None) -> int:

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Final
 
+import orjson
+
 from mappings.codes import IdentifierKey, IdentifierSystems
 from mappings.identity_documents import parse_id_number
 from mappings.person import RESIDENT_ID, PersonFacts, identifier_of
@@ -47,9 +49,12 @@ class ImportRecord:
 
 def parse_line(line: str | bytes, *, systems: IdentifierSystems, source: str, today: date) -> ImportRecord:
     try:
-        row = json.loads(line)
-    except ValueError:
-        raise ValueError("not a JSON object") from None
+        row = orjson.loads(line)  # ~4x faster than json.loads, and the same objects
+    except orjson.JSONDecodeError:
+        try:  # what only json takes (a byte order mark, NaN, integers beyond 64 bits): as before
+            row = json.loads(line)
+        except ValueError:
+            raise ValueError("not a JSON object") from None
     if not isinstance(row, dict):
         raise ValueError("not a JSON object")
     return parse_record(row, systems=systems, source=source, today=today)
@@ -91,6 +96,8 @@ def _text(row: Mapping[str, Any], name: str) -> str | None:
     value = row.get(name)
     if value is None:
         return None
+    if type(value) is str:  # the usual case, checked first: an import calls this ~17 times a line
+        return value.strip() or None
     if not isinstance(value, str | int):
         raise ValueError(f"{name} must be a string")
     return str(value).strip() or None

@@ -27,15 +27,18 @@ def patient_index_tokens(body: dict[str, Any]) -> list[SearchToken]:
         if identifier.get("value")
     ]
     name = primary_name(body)
+    pinyin = pinyin_keys(name) if name else []  # once: the name tokens and the blocking keys share it
     if name:
-        tokens.extend(SearchToken("name", None, value) for value in name_values(name))
+        tokens.extend(SearchToken("name", None, value) for value in name_values(name, pinyin=pinyin))
     birth_date = body.get("birthDate")
     if birth_date:
         tokens.append(SearchToken("birthdate", None, birth_date))
     gender = body.get("gender")
     if gender:
         tokens.append(SearchToken("gender", GENDER_SYSTEM, gender))
-    keys = block_keys(name=name, birth_date=birth_date, sex=sex_code_of(body), phones=phones_of(body))
+    keys = block_keys(
+        name=name, birth_date=birth_date, sex=sex_code_of(body), phones=phones_of(body), pinyin=pinyin
+    )
     tokens.extend(SearchToken(BLOCK_PARAM, None, key) for key in keys)
     return _unique(tokens)
 
@@ -45,23 +48,31 @@ def name_search_value(query: str) -> str:
     return fold_name(query)
 
 
-def name_values(name: str) -> list[str]:
+def name_values(name: str, *, pinyin: list[str] | None = None) -> list[str]:
+    """``pinyin``: ``pinyin_keys(name)`` when the caller has it already."""
     parts = split_name(name)
     values = [fold_name(name)]
     values.extend(fold_name(p) for p in (parts.family, *parts.given) if p)
-    values.extend(pinyin_keys(name))
+    values.extend(pinyin_keys(name) if pinyin is None else pinyin)
     return values
 
 
 def block_keys(
-    *, name: str | None, birth_date: str | None, sex: str | None, phones: Iterable[str] = ()
+    *,
+    name: str | None,
+    birth_date: str | None,
+    sex: str | None,
+    phones: Iterable[str] = (),
+    pinyin: list[str] | None = None,
 ) -> list[str]:
     """Blocking keys: birth date + sex; pinyin + birth year; pinyin alone only when there is no
-    birth date (a probe without one); each phone."""
+    birth date (a probe without one); each phone. ``pinyin``: ``pinyin_keys(name)`` when known."""
     keys: list[str] = []
     if birth_date and sex and sex not in ("0", "9"):
         keys.append(f"bs:{birth_date}:{sex}")
-    for key in pinyin_keys(name) if name else []:
+    if pinyin is None:
+        pinyin = pinyin_keys(name) if name else []
+    for key in pinyin:
         keys.append(f"py:{key}:{birth_date[:4]}" if birth_date else f"py:{key}")
     keys.extend(f"ph:{phone}" for phone in phones)
     return keys

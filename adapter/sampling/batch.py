@@ -5,7 +5,8 @@ constraint settles a concurrent upload of the same line). Lines are bound in sca
 (``scanned_at``, then ``client_ref``), so the order of the lines in the file does not change the
 result. Stored client_refs and the tubes named are read once per batch; lines then go in chunks of
 ``CHUNK``: identified (the remote, slow step) ``IDENTIFY_CONCURRENCY`` at a time, then bound in that
-order, ``BIND_PER_UNIT`` lines per unit of work. A bad line is reported and the others still land.
+order, ``BIND_PER_UNIT`` lines per unit of work, while the next chunk is being identified. A bad
+line is reported and the others still land.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from adapter.sampling.values import CLOCK_SKEW, RegistrationRequest, request_fro
 from adapter.security.caller import Caller
 from adapter.storage.records import SamplingTube
 
-IDENTIFY_CONCURRENCY = 16  # lines being identified at once (the platforms are remote)
+IDENTIFY_CONCURRENCY = 8  # lines being identified at once (see docs/sampling.md, Figures)
 CHUNK = 1_000  # lines identified, then bound, before the next ones (in scan-time order)
 BIND_PER_UNIT = 200  # lines bound per unit of work (one transaction, one commit)
 
@@ -131,19 +132,19 @@ async def run_batch(
             except DualcodeError as error:
                 line.reject(error)
     todo = [line for line in todo if line.answer is None]
-    for start in range(0, len(todo), CHUNK):  # in scan-time order, chunk after chunk
-        chunk = todo[start : start + CHUNK]
-        found = await _identify_all(service, chunk, caller)
-        ready = [(line, who) for line in chunk if (who := found.get(line.number)) is not None]
-        for offset in range(0, len(ready), BIND_PER_UNIT):
-            part = ready[offset : offset + BIND_PER_UNIT]
-            items = [(line.request, who) for line, who in part if line.request is not None]
-            for (line, _), outcome in zip(part, await service.bind_many(items, caller), strict=True):
-                if isinstance(outcome, DualcodeError):
-                    line.reject(outcome)
-                    continue
-                status = "created" if outcome.created else "existing"
-                line.settle(status, **{k: v for k, v in outcome.to_json().items() if k != "client_ref"})
+    chunks = [todo[start : start + CHUNK] for start in range(0, len(todo), CHUNK)]
+    identifying = asyncio.create_task(_identify_all(service, chunks[0], caller)) if chunks else None
+    try:
+        for number, chunk in enumerate(chunks):  # in scan-time order, chunk after chunk
+            assert identifying is not None
+            found = await identifying
+            identifying = None
+            if number + 1 < len(chunks):  # the next chunk is identified while this one is bound
+                identifying = asyncio.create_task(_identify_all(service, chunks[number + 1], caller))
+            await _bind_chunk(service, chunk, found, caller)
+    finally:
+        if identifying is not None:  # the request was given up: stop identifying
+            identifying.cancel()
     limit = now + timedelta(seconds=skew_s)
     for line in lines:
         if line.answer is None and line.client_ref in first:  # a repeated line: nothing new
@@ -156,6 +157,21 @@ async def run_batch(
     answers = [line.answer or {} for line in lines]
     counts = {s: sum(1 for a in answers if a.get("status") == s) for s in ("created", "existing", "rejected")}
     return {"round": service.current_round(), "received": len(lines), **counts, "lines": answers}
+
+
+async def _bind_chunk(
+    service: SamplingService, chunk: list[Line], found: dict[int, Identified], caller: Caller
+) -> None:
+    ready = [(line, who) for line in chunk if (who := found.get(line.number)) is not None]
+    for offset in range(0, len(ready), BIND_PER_UNIT):
+        part = ready[offset : offset + BIND_PER_UNIT]
+        items = [(line.request, who) for line, who in part if line.request is not None]
+        for (line, _), outcome in zip(part, await service.bind_many(items, caller), strict=True):
+            if isinstance(outcome, DualcodeError):
+                line.reject(outcome)
+                continue
+            status = "created" if outcome.created else "existing"
+            line.settle(status, **{k: v for k, v in outcome.to_json().items() if k != "client_ref"})
 
 
 def _when(line: Line) -> datetime:

@@ -1,18 +1,17 @@
 """Registering people into pooled tubes: identify through the card scan path, then bind.
 
-Binding is one write unit of work with few statements (``SamplingStore.place``: count the person
+Binding is a few statements in a write unit of work (``SamplingStore.place``: count the person
 into the tube, store the registration; the store's uniqueness rules settle races), so concurrent
 scans into one tube never share a position and a person never gets two positions in one tube.
-A scan binds in a *grouped* unit (``Storage.unit_of_work(grouped=True)``): on SQLite the scans that
-arrive together share one transaction and one COMMIT (one fsync), each still answered only once
-committed. An offline batch binds many lines per unit (``bind_many``), in their order.
+Scans that arrive while a bind is committing are bound together next, in one unit of work (one
+transaction, one COMMIT, one audit insert: ``binds.GroupQueue``), each answered only once committed;
+an offline batch binds many lines per unit (``bind_many``), in their order. Either way a refusal
+answers only its own scan, and a unit that fails as a whole is redone scan by scan.
 """
 
 from __future__ import annotations
 
-import itertools
 import re
-import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -28,7 +27,9 @@ from adapter.errors import (
     TubeFull,
     TubeNotFound,
 )
+from adapter.sampling.binds import GroupQueue
 from adapter.sampling.lab import oml_messages, tube_bundle
+from adapter.sampling.memo import TubeMemo
 from adapter.sampling.values import OTHER_TUBE, Registered, RegistrationRequest, masked_name
 from adapter.scan import ScanRequest, ScanResult
 from adapter.security.audit import Auditor
@@ -41,7 +42,6 @@ from adapter.storage.records import AuditRecord, SamplingRegistration, SamplingT
 # What a tube answers a scan it cannot take: raised before anything is written for that scan, so
 # the unit of work it runs in stays good for the other scans of a batch.
 REFUSALS = (TubeClosed, TubeFull, PoolSizeMismatch, TubeAtAnotherPoint)
-MEMO_SIZE = 10_000  # tubes remembered (a point fills one every few minutes)
 
 
 class Scanner(Protocol):
@@ -54,6 +54,9 @@ class Scanner(Protocol):
 class Identified:
     patient_id: str
     name_masked: str
+
+
+BindJob = tuple[RegistrationRequest, Identified, Caller]
 
 
 def require_sampling(caller: Caller) -> None:
@@ -95,6 +98,7 @@ class SamplingService:
         self.tube_pattern = re.compile(tube_pattern)
         self._round_name, self._today = round_name, today
         self._seen = TubeMemo(ttl_s=precheck_ttl_s)
+        self._binds: GroupQueue[BindJob, Registered] = GroupQueue(self._bind_group)
 
     @property
     def storage(self) -> Storage:
@@ -139,13 +143,9 @@ class SamplingService:
         return Identified(result.patient_id, masked_name(result.patient))
 
     async def bind(self, request: RegistrationRequest, who: Identified, caller: Caller) -> Registered:
-        reads: list[AuditRecord] = []
-        async with self._storage.unit_of_work(grouped=True) as uow:
-            registered = await self._bind_in(uow, request, who, caller, reads)
-        self._seen.put(registered.tube)
-        for record in reads:  # a scan again is a read: audited in batches, once the unit is over
-            await self._audit_writer.submit(record)
-        return registered
+        """Bind one identified person: with the scans that arrive meanwhile, in one unit of work
+        (``binds.GroupQueue``); answered once that unit is committed."""
+        return await self._binds.submit((request, who, caller))
 
     async def bind_many(
         self, items: Sequence[tuple[RegistrationRequest, Identified]], caller: Caller
@@ -153,12 +153,20 @@ class SamplingService:
         """Bind in the given order, all in one unit of work; a refused item is answered with its
         error and the others still land. Should the unit fail as a whole, each item is bound again
         in a unit of its own, so one bad item never takes the others down with it."""
-        reads: list[AuditRecord] = []
         answers: list[Registered | DualcodeError] = []
+        for answer in await self._bind_group([(request, who, caller) for request, who in items]):
+            if not isinstance(answer, Registered | DualcodeError):
+                raise answer
+            answers.append(answer)
+        return answers
+
+    async def _bind_group(self, jobs: Sequence[BindJob]) -> list[Registered | Exception]:
+        reads: list[AuditRecord] = []
+        answers: list[Registered | Exception] = []
         try:
             async with self._storage.unit_of_work() as uow:
                 creates: list[AuditRecord] = []
-                for request, who in items:
+                for request, who, caller in jobs:
                     try:
                         answers.append(await self._bind_in(uow, request, who, caller, reads, creates))
                     except REFUSALS as refused:
@@ -169,17 +177,26 @@ class SamplingService:
                 if isinstance(answer, Registered):
                     self._seen.put(answer.tube)
         except Exception:
-            if len(items) <= 1:
+            if len(jobs) <= 1:
                 raise
             answers, reads = [], []
-            for request, who in items:
+            for job in jobs:
                 try:
-                    answers.append(await self.bind(request, who, caller))
-                except DualcodeError as error:
+                    answers.append(await self._bind_alone(*job))
+                except Exception as error:
                     answers.append(error)
-        for record in reads:
+        for record in reads:  # a scan again is a read: audited in batches, once the unit is over
             await self._audit_writer.submit(record)
         return answers
+
+    async def _bind_alone(self, request: RegistrationRequest, who: Identified, caller: Caller) -> Registered:
+        reads: list[AuditRecord] = []
+        async with self._storage.unit_of_work() as uow:
+            registered = await self._bind_in(uow, request, who, caller, reads)
+        self._seen.put(registered.tube)
+        for record in reads:
+            await self._audit_writer.submit(record)
+        return registered
 
     async def _bind_in(
         self,
@@ -292,35 +309,6 @@ class SamplingService:
                 )
             )
         return tube, members
-
-
-class TubeMemo:
-    """Tubes as this process last saw them, for the pre-check before a scan (which spends a dynamic
-    code): a tube bound or read within ``ttl_s`` is not read again. Pool size and point never change
-    and a closed tube stays closed, so the only thing a memo can miss is a close by *another*
-    process within ``ttl_s``; then the scan is still refused, by the bind (under the tube's lock),
-    after the code was verified. Closes in this process update the memo at once."""
-
-    def __init__(self, *, ttl_s: float, size: int = MEMO_SIZE) -> None:
-        self._ttl_s, self._size = ttl_s, size
-        self._tubes: dict[str, tuple[float, SamplingTube]] = {}
-
-    def get(self, barcode: str) -> SamplingTube | None:
-        entry = self._tubes.get(barcode)
-        if entry is None:
-            return None
-        seen_at, tube = entry
-        if tube.status == "closed" or time.monotonic() - seen_at < self._ttl_s:
-            return tube
-        return None
-
-    def put(self, tube: SamplingTube) -> None:
-        tubes = self._tubes
-        tubes.pop(tube.barcode, None)  # newest last: the oldest go first
-        tubes[tube.barcode] = (time.monotonic(), tube)
-        if len(tubes) > self._size:
-            for barcode in list(itertools.islice(tubes, len(tubes) - self._size)):
-                del tubes[barcode]
 
 
 async def _flags(uow: UnitOfWork, patient_id: str, tube: SamplingTube) -> tuple[dict[str, Any], ...]:

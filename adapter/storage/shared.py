@@ -14,10 +14,13 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
+
 from adapter.errors import InvalidId, InvalidResource
 from adapter.storage.records import SearchToken
 
 _FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+_LONG_NUMBER = re.compile(rb"(?:^|[:,\[])\s*-?\d{19}")  # a JSON number (not a string) of 19+ digits
 _SEP = "\x00"  # cannot occur in a FHIR uri or token value, so keys are unambiguous
 
 # Outbox events that still block their ordering key (delivered and dead ones no longer do).
@@ -103,10 +106,24 @@ def tombstone(resource_type: str, resource_id: str) -> dict[str, Any]:
 
 
 def dump_json(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    """Compact UTF-8 JSON, non-ASCII as is: by orjson, ~10x faster than json.dumps and the same text
+    but for float spelling (1e-7, not 1e-07); what it refuses (integers beyond 64 bits, non-string
+    keys) json.dumps writes."""
+    try:
+        return orjson.dumps(value)
+    except (orjson.JSONEncodeError, TypeError):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def load_json(raw: bytes) -> Any:
+    """Every stored body is read through here (a card scan reads three): orjson, ~5x faster than
+    json.loads and the same objects, except for integers of 19 digits or more, which orjson would
+    read as floats or refuse: a body with a number that long (not in a string) takes json.loads."""
+    if _LONG_NUMBER.search(raw) is None:
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass
     return json.loads(raw)
 
 

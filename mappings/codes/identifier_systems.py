@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from mappings.codes._data import read_json
@@ -85,12 +85,7 @@ class IdentifierSystems:
     def hospital_code_for(self, system: str) -> str | None:
         """The hospital code inside a hospital patient number system URI, else None."""
         entry = self.table[IdentifierKey.HOSPITAL_PATIENT_NUMBER]
-        for pattern in (entry.system, *entry.aliases):
-            head, _, tail = pattern.partition(HOSPITAL_CODE_PLACEHOLDER)
-            found = re.fullmatch(f"{re.escape(head)}({_HOSPITAL_CODE}){re.escape(tail)}", system)
-            if found:
-                return found.group(1)
-        return None
+        return _hospital_code_in((entry.system, *entry.aliases), system)
 
     def with_overrides(self, overrides: Mapping[str, IdentifierSystemOverride]) -> IdentifierSystems:
         """A new table; a replaced system URI stays recognised as an alias unless aliases are given."""
@@ -102,6 +97,16 @@ class IdentifierSystems:
                 raise ValueError(f"unknown identifier system key {name!r}") from None
             entries[key] = _overridden(entries[key], change)
         return IdentifierSystems(CodeTable(self.table.title, entries))
+
+
+@lru_cache(maxsize=1024)  # every identifier a Patient gets asks (a bulk import: ~6 per person)
+def _hospital_code_in(patterns: tuple[str, ...], system: str) -> str | None:
+    for pattern in patterns:
+        head, _, tail = pattern.partition(HOSPITAL_CODE_PLACEHOLDER)
+        found = re.fullmatch(f"{re.escape(head)}({_HOSPITAL_CODE}){re.escape(tail)}", system)
+        if found:
+            return found.group(1)
+    return None
 
 
 def _overridden(entry: IdentifierSystem, change: IdentifierSystemOverride) -> IdentifierSystem:

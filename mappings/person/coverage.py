@@ -18,6 +18,7 @@ from mappings.person.fhir_terms import (
 # psn_insu_stas: 1 normal (正常参保); 2 suspended (暂停参保) and 4 terminated (终止参保) are not covered.
 ACTIVE_INSURANCE_STATUS: Final = "1"
 _REGION = re.compile(r"\d{6}")
+_ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 
 
 def payor_id(insured_region: str) -> str:
@@ -127,6 +128,12 @@ def _date(value: object) -> str | None:
     if not isinstance(value, str) or not value.strip():
         return None
     text = value.strip()[:10]
+    iso = _ISO_DATE.fullmatch(text)
+    if iso:  # the usual form, without strptime's cost (an invalid date falls through to its error)
+        try:
+            return date(*map(int, iso.groups())).isoformat()
+        except ValueError:
+            pass
     for form in ("%Y-%m-%d", "%Y%m%d"):
         try:
             return datetime.strptime(text[: 10 if "-" in form else 8], form).date().isoformat()

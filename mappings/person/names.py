@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from importlib.resources import files
 from types import MappingProxyType
 from typing import Final
@@ -53,6 +53,7 @@ def clean_name(name: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", name).split())
 
 
+@lru_cache(maxsize=1 << 16)  # names repeat (a bulk import folds each ~5 times; surnames recur)
 def fold_name(name: str) -> str:
     """The comparison form: cleaned, traditional characters made simplified, Latin lower-case,
     separators between transliterated parts removed (so 陳大文 == 陈大文, "Li Lei" == "lilei",

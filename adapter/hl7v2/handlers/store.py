@@ -9,10 +9,9 @@ to the sending hospital: its pharmacy and its HIS name one order by the same pla
 
 from __future__ import annotations
 
-import copy
 import uuid
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 from adapter.fhir.search_params import index_tokens
 from adapter.storage.ports import UnitOfWork
@@ -92,18 +91,22 @@ def _tokens(body: dict[str, Any], patient_id: str, scope: str) -> list[SearchTok
 
 
 def _resolved(body: dict[str, Any], refs: dict[str, str]) -> dict[str, Any]:
-    out = copy.deepcopy(body)
-    stack: list[Any] = [out]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            reference = item.get("reference")
-            if isinstance(reference, str) and reference in refs:
-                item["reference"] = refs[reference]
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return out
+    """A copy of ``body`` (JSON-shaped: dicts, lists, scalars) with placeholder references replaced;
+    the mapped entry itself is left as it was. Faster than ``copy.deepcopy``, which keeps a memo
+    a JSON tree does not need."""
+    return cast(dict[str, Any], _copy_resolving(body, refs))
+
+
+def _copy_resolving(item: Any, refs: dict[str, str]) -> Any:
+    if isinstance(item, dict):
+        out = {key: _copy_resolving(value, refs) for key, value in item.items()}
+        reference = out.get("reference")
+        if isinstance(reference, str) and reference in refs:
+            out["reference"] = refs[reference]
+        return out
+    if isinstance(item, list):
+        return [_copy_resolving(value, refs) for value in item]
+    return item
 
 
 def _same(stored: dict[str, Any], body: dict[str, Any]) -> bool:

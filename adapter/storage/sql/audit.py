@@ -7,13 +7,13 @@ from typing import Any, Final
 
 from sqlalchemy import ColumnElement, bindparam, select
 from sqlalchemy.engine import Row
-from sqlalchemy.sql.dml import Insert
 
 from adapter.errors import DuplicateKey
 from adapter.storage.records import AuditRecord
 from adapter.storage.shared import utc
 from adapter.storage.sql.bulk import driver_value, insert_rows
 from adapter.storage.sql.context import SqlContext
+from adapter.storage.sql.prepared import PreparedWrite
 from adapter.storage.sql.schema import audit
 
 A = audit.c
@@ -22,14 +22,14 @@ _COLUMNS: Final = (
     "request_id", "private",
 )  # fmt: skip
 
-_RECORDS: dict[str, Insert] = {}
+_RECORDS: dict[str, PreparedWrite] = {}
 
 
-def _record_statement(ctx: SqlContext) -> Insert:
+def _record_statement(ctx: SqlContext) -> PreparedWrite:
     """INSERT of one record that yields nothing when its id is written already (built once)."""
     statement = _RECORDS.get(ctx.dialect)
     if statement is None:
-        statement = (
+        statement = PreparedWrite(
             ctx.insert_ignoring(audit, "id")
             .values(
                 id=bindparam("id"),
@@ -98,7 +98,7 @@ class SqlAuditLog:
             "private": private,
         }
         statement = _record_statement(ctx)
-        if (await ctx.execute(statement, params)).first() is None:
+        if not await ctx.write(statement, params):
             raise DuplicateKey("an audit record with this id exists")
 
     async def search(

@@ -21,7 +21,7 @@ from sqlalchemy.sql.dml import Insert
 from adapter.errors import DuplicateKey, ServiceUnavailable
 from adapter.storage.ports import ReadOnlyViolation
 from adapter.storage.shared import UtcClock, dump_json, load_json
-from adapter.storage.sql.prepared import PreparedRead
+from adapter.storage.sql.prepared import PreparedRead, PreparedWrite
 from adapter.storage.vault import Vault
 
 Params = Mapping[str, Any] | Sequence[Mapping[str, Any]]
@@ -52,6 +52,12 @@ class SqlContext:
         self.clock = clock
         self.dialect = conn.dialect.name
         self._active = True
+
+    def _check_writable(self) -> None:
+        if not self._active:
+            raise RuntimeError("the unit of work has ended; open a new one")
+        if self._read_only:
+            raise ReadOnlyViolation("this unit of work is read-only")
 
     @property
     def is_postgres(self) -> bool:
@@ -92,14 +98,32 @@ class SqlContext:
             raise ServiceUnavailable("the database is unavailable or busy; retry later") from exc
         return compiled.rows(raw)
 
+    async def write(self, statement: PreparedWrite, params: Mapping[str, Any]) -> list[Any]:
+        """A prepared write (``prepared``) and the rows it returns (RETURNING; none without): the
+        stdlib driver directly on SQLite, an ordinary execute elsewhere. Errors map as ``execute``'s."""
+        self._check_writable()
+        write_driver = getattr(self._conn, "write_driver", None)
+        if write_driver is None:
+            result = await self.execute(statement.statement, params)
+            return list(result.all()) if result.returns_rows else []
+        compiled = statement.compiled(self._conn.dialect)
+        try:
+            raw = write_driver(compiled.sql, compiled.arguments(params))
+        except sqlite3.Error as exc:
+            raise map_driver_error(exc) from exc
+        return compiled.rows(raw)
+
     async def execute_driver(self, sql: str, rows: Sequence[tuple[Any, ...]]) -> int:
         """executemany of SQL already compiled for this dialect, with rows already in driver form:
         no per-row parameter processing (bulk writes; see ``bulk.insert_rows``). Returns the rows
         the driver reports written, -1 when it does not know (asyncpg)."""
-        if not self._active:
-            raise RuntimeError("the unit of work has ended; open a new one")
-        if self._read_only:
-            raise ReadOnlyViolation("this unit of work is read-only")
+        self._check_writable()
+        write_many = getattr(self._conn, "write_many_driver", None)
+        if write_many is not None:  # SQLite: the stdlib driver itself (SQLAlchemy's wrapping costs more)
+            try:
+                return int(write_many(sql, list(rows)))
+            except sqlite3.Error as exc:
+                raise map_driver_error(exc) from exc
         try:
             result = await self._conn.exec_driver_sql(sql, list(rows))
         except Exception as exc:
@@ -112,10 +136,7 @@ class SqlContext:
     async def driver_connection(self) -> Any:
         """The driver's own connection under this unit of work (asyncpg's, for COPY), inside its
         transaction; None when the connection does not expose one."""
-        if not self._active:
-            raise RuntimeError("the unit of work has ended; open a new one")
-        if self._read_only:
-            raise ReadOnlyViolation("this unit of work is read-only")
+        self._check_writable()
         get_raw = getattr(self._conn, "get_raw_connection", None)
         if get_raw is None:
             return None
@@ -151,6 +172,15 @@ class SqlContext:
 
     def open_json(self, blob: bytes, aad: str) -> Any:
         return load_json(self.open(blob, aad))
+
+
+def map_driver_error(exc: sqlite3.Error) -> Exception:
+    """What ``map_db_error`` makes of the same error raised by the stdlib driver itself."""
+    if isinstance(exc, sqlite3.IntegrityError):
+        return DuplicateKey()
+    if isinstance(exc, sqlite3.OperationalError):  # locked, busy, I/O, disk full
+        return ServiceUnavailable("the database is unavailable or busy; retry later")
+    return exc
 
 
 def map_db_error(exc: BaseException, *, connecting: bool = False) -> BaseException:

@@ -15,11 +15,13 @@ loop, so it does not wait in the driver (busy_timeout=0) and retries with asynci
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import QueuePool
 
@@ -86,4 +88,18 @@ def _install_sqlite_hooks(engine: Engine, *, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         read_only = connection.get_execution_options().get(READ_ONLY, False)
-        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        statement = "BEGIN" if read_only else "BEGIN IMMEDIATE"
+        if isinstance(connection.connection.driver_connection, sqlite3.Connection):
+            driver_sql(connection, statement)  # the loop engine: every unit of work begins here
+        else:
+            connection.exec_driver_sql(statement)  # aiosqlite: only its own adapter may call it
+
+
+def driver_sql(conn: Connection, sql: str) -> None:
+    """A statement by the stdlib driver itself, bypassing SQLAlchemy's execution (which costs about
+    ten times a BEGIN or SAVEPOINT); its errors as SQLAlchemy would raise them (busy: OperationalError).
+    Only for statements SQLAlchemy need not know of: transaction control and result-less reads."""
+    try:
+        conn.connection.driver_connection.execute(sql).close()  # type: ignore[union-attr]
+    except sqlite3.Error as exc:
+        raise DBAPIError.instance(sql, None, exc, sqlite3.Error) from exc

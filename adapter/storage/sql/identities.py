@@ -7,7 +7,6 @@ from typing import Any
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Row
-from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.elements import BindParameter
 
 from adapter.errors import DuplicateKey
@@ -15,7 +14,7 @@ from adapter.storage.records import IdentityLink, NewLink
 from adapter.storage.shared import identity_key
 from adapter.storage.sql.bulk import KEYS_PER_QUERY, chunks, driver_value, insert_rows
 from adapter.storage.sql.context import SqlContext
-from adapter.storage.sql.prepared import PreparedRead
+from adapter.storage.sql.prepared import PreparedRead, PreparedWrite
 from adapter.storage.sql.schema import identity_links
 
 L = identity_links.c
@@ -34,14 +33,15 @@ def _held_read(count: int) -> PreparedRead:
         read = _HELD[count] = PreparedRead(select(*columns).where(L.value_hash.in_(hashes)))
     return read
 
-_LINKS: dict[str, Insert] = {}
+
+_LINKS: dict[str, PreparedWrite] = {}
 
 
-def _link_statement(ctx: SqlContext) -> Insert:
+def _link_statement(ctx: SqlContext) -> PreparedWrite:
     """INSERT of one link that yields nothing when the identifier is linked already (built once)."""
     statement = _LINKS.get(ctx.dialect)
     if statement is None:
-        statement = (
+        statement = PreparedWrite(
             ctx.insert_ignoring(identity_links, "value_hash")
             .values(
                 value_hash=bindparam("h"),
@@ -80,7 +80,7 @@ class SqlIdentityStore:
             "flagged": flagged,
             "note": ctx.seal_text(note, f"identity-note/{value_hash}"),
         }
-        if (await ctx.execute(statement, params)).first() is not None:
+        if await ctx.write(statement, params):
             return IdentityLink(system, value, patient_id, now, flagged, note)
         existing = await self._by_hash(value_hash)
         if existing is not None and existing.patient_id == patient_id:

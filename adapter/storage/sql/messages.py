@@ -1,8 +1,9 @@
 """MessageStore on SQL: raw bytes encrypted; (sender, control id) unique in clear (not personal data).
 
 The gateway's hot path (``add``, ``get``, ``set_outcome``: every HL7 message) runs statements built
-once per dialect with bind parameters: building a SQLAlchemy construct per call and hashing it for
-the compiled cache cost more than the statement itself on SQLite."""
+once per dialect with bind parameters, prepared (``prepared``: on SQLite the stdlib driver runs them
+directly): building a SQLAlchemy construct per call and hashing it for the compiled cache, and then
+SQLAlchemy's execution around it, cost several times the statement itself on SQLite."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Insert, Select, Update, bindparam, delete, func, select, update
+from sqlalchemy import ColumnElement, Insert, bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 
@@ -19,6 +20,7 @@ from adapter.errors import ResourceNotFound
 from adapter.storage.records import StoredMessage
 from adapter.storage.shared import new_key, utc
 from adapter.storage.sql.context import SqlContext
+from adapter.storage.sql.prepared import PreparedRead, PreparedRow, PreparedWrite
 from adapter.storage.sql.schema import messages
 
 M = messages.c
@@ -36,13 +38,16 @@ def _add(dialect: Any) -> Insert:
     )
 
 
-_ADD: dict[str, Insert] = {"postgresql": _add(postgresql), "sqlite": _add(sqlite)}
-_GET: Select[Any] = select(messages).where(M.id == bindparam("p_id"))
-_FIND: Select[Any] = select(messages).where(
-    M.sender == bindparam("p_sender"), M.control_id == bindparam("p_control_id")
+_ADD: dict[str, PreparedWrite] = {
+    "postgresql": PreparedWrite(_add(postgresql)),
+    "sqlite": PreparedWrite(_add(sqlite)),
+}
+_GET = PreparedRead(select(messages).where(M.id == bindparam("p_id")))
+_FIND = PreparedRead(
+    select(messages).where(M.sender == bindparam("p_sender"), M.control_id == bindparam("p_control_id"))
 )
 _OUTCOME_COLUMNS = ("status", "ack", "patient_id", "error", "resources")
-_SET_OUTCOME: Update = (
+_SET_OUTCOME = PreparedWrite(
     update(messages)
     .where(M.id == bindparam("p_id"))
     .values({name: bindparam(f"p_{name}", type_=M[name].type) for name in _OUTCOME_COLUMNS})
@@ -72,7 +77,7 @@ class SqlMessageStore:
             "p_resources": [],
         }
         statement = _ADD["postgresql" if ctx.is_postgres else "sqlite"]
-        if (await ctx.execute(statement, params)).first() is not None:
+        if await ctx.write(statement, params):
             return StoredMessage(message_id, sender, control_id, now, bytes(raw), message_type), True
         existing = await self.find(sender, control_id)
         if existing is None:  # cannot happen under read committed; be explicit if it ever does
@@ -80,15 +85,15 @@ class SqlMessageStore:
         return existing, False
 
     async def get(self, message_id: str) -> StoredMessage:
-        row = (await self._ctx.execute(_GET, {"p_id": message_id})).first()
-        if row is None:
+        rows = await self._ctx.fetch(_GET, {"p_id": message_id})
+        if not rows:
             raise ResourceNotFound("no such message")
-        return self._message(row)
+        return self._message(rows[0])
 
     async def find(self, sender: str, control_id: str) -> StoredMessage | None:
         params = {"p_sender": sender, "p_control_id": control_id}
-        row = (await self._ctx.execute(_FIND, params)).first()
-        return None if row is None else self._message(row)
+        rows = await self._ctx.fetch(_FIND, params)
+        return self._message(rows[0]) if rows else None
 
     async def set_outcome(
         self,
@@ -109,10 +114,10 @@ class SqlMessageStore:
             "p_error": ctx.seal_text(error, f"message-error/{message_id}"),
             "p_resources": list(resources),
         }
-        row = (await ctx.execute(_SET_OUTCOME, params)).first()
-        if row is None:
+        rows = await ctx.write(_SET_OUTCOME, params)
+        if not rows:
             raise ResourceNotFound("no such message")
-        return self._message(row)
+        return self._message(rows[0])
 
     async def list(
         self,
@@ -177,7 +182,7 @@ class SqlMessageStore:
             await ctx.execute(delete(messages).where(M.id.in_(doomed[start : start + 500])))
         return len(doomed)
 
-    def _message(self, row: Row[Any]) -> StoredMessage:
+    def _message(self, row: Row[Any] | PreparedRow) -> StoredMessage:
         ctx = self._ctx
         return StoredMessage(
             id=row.id,

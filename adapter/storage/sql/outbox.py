@@ -21,6 +21,7 @@ from adapter.errors import ResourceNotFound, VersionConflict
 from adapter.storage.records import OutboxEvent
 from adapter.storage.shared import new_key, utc
 from adapter.storage.sql.context import SqlContext
+from adapter.storage.sql.prepared import PreparedRow, PreparedWrite
 from adapter.storage.sql.schema import outbox
 
 E = outbox.c
@@ -53,7 +54,7 @@ _SQLITE_DUE = text(
 ).bindparams(bindparam("now", type_=E.next_attempt_at.type), bindparam("limit"))
 
 _INSERT = insert(outbox)  # built once: the change paths write events on every call
-_ADD_ONE = (
+_ADD_ONE = PreparedWrite(
     insert(outbox)
     .values(
         id=bindparam("id"),
@@ -89,7 +90,8 @@ class SqlOutboxStore:
             "payload": ctx.seal_json(payload, f"outbox/{event_id}"),
             "created_at": now,
         }
-        event = self._event((await ctx.execute(_ADD_ONE, params)).one())
+        (row,) = await ctx.write(_ADD_ONE, params)
+        event = self._event(row)
         self.written += 1
         return event
 
@@ -222,7 +224,7 @@ class SqlOutboxStore:
             raise VersionConflict("the outbox event's claim has expired")
         return self._event(row)
 
-    def _event(self, row: Row[Any]) -> OutboxEvent:
+    def _event(self, row: Row[Any] | PreparedRow) -> OutboxEvent:
         ctx = self._ctx
         return OutboxEvent(
             id=row.id,

@@ -20,7 +20,6 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Row
-from sqlalchemy.sql.dml import Insert, Update
 from sqlalchemy.sql.elements import BindParameter
 
 from adapter.errors import (
@@ -43,7 +42,7 @@ from adapter.storage.shared import (
 )
 from adapter.storage.sql.bulk import create_many, insert_rows
 from adapter.storage.sql.context import SqlContext
-from adapter.storage.sql.prepared import PreparedRead
+from adapter.storage.sql.prepared import PreparedRead, PreparedWrite
 from adapter.storage.sql.schema import resource_versions, resources, search_tokens
 
 R, V, T = resources.c, resource_versions.c, search_tokens.c
@@ -92,20 +91,25 @@ def _search_statement(postgres: bool, shape: tuple[int, ...]) -> PreparedRead:
     return read
 
 
-_INSERT_VERSION = insert(resource_versions)
-_DELETE_TOKENS = delete(search_tokens).where(
-    T.resource_type == bindparam("rt"), T.resource_id == bindparam("rid")
+_VERSION_COLUMNS = ("resource_type", "resource_id", "version_id", "last_updated", "deleted", "body")
+_INSERT_VERSION = PreparedWrite(
+    insert(resource_versions).values(
+        {name: bindparam(name, type_=resource_versions.c[name].type) for name in _VERSION_COLUMNS}
+    )
+)
+_DELETE_TOKENS = PreparedWrite(
+    delete(search_tokens).where(T.resource_type == bindparam("rt"), T.resource_id == bindparam("rid"))
 )
 _TOKEN_COLUMNS = ("resource_type", "param", "hash", "resource_id")
-_INSERTS_CURRENT: dict[str, Insert] = {}
-_BUMPS: dict[tuple[bool, bool], Update] = {}
+_INSERTS_CURRENT: dict[str, PreparedWrite] = {}
+_BUMPS: dict[tuple[bool, bool], PreparedWrite] = {}
 
 
-def _insert_current(ctx: SqlContext) -> Insert:
+def _insert_current(ctx: SqlContext) -> PreparedWrite:
     """INSERT of a new current-version row that yields nothing on a clash (per dialect, built once)."""
     statement = _INSERTS_CURRENT.get(ctx.dialect)
     if statement is None:
-        statement = (
+        statement = PreparedWrite(
             ctx.insert_ignoring(resources, "resource_type", "resource_id")
             .values(
                 resource_type=bindparam("rt"),
@@ -120,7 +124,7 @@ def _insert_current(ctx: SqlContext) -> Insert:
     return statement
 
 
-def _bump_statement(if_match: bool, live_only: bool) -> Update:
+def _bump_statement(if_match: bool, live_only: bool) -> PreparedWrite:
     statement = _BUMPS.get((if_match, live_only))
     if statement is None:
         built = update(resources).where(R.resource_type == bindparam("rt"), R.resource_id == bindparam("rid"))
@@ -128,11 +132,13 @@ def _bump_statement(if_match: bool, live_only: bool) -> Update:
             built = built.where(R.version_id == bindparam("if_match"))
         if live_only:
             built = built.where(R.deleted.is_(False))
-        statement = built.values(
-            version_id=R.version_id + 1,
-            last_updated=bindparam("at", type_=R.last_updated.type),
-            deleted=bindparam("deleted", type_=R.deleted.type),
-        ).returning(R.version_id)
+        statement = PreparedWrite(
+            built.values(
+                version_id=R.version_id + 1,
+                last_updated=bindparam("at", type_=R.last_updated.type),
+                deleted=bindparam("deleted", type_=R.deleted.type),
+            ).returning(R.version_id)
+        )
         _BUMPS[(if_match, live_only)] = statement
     return statement
 
@@ -254,7 +260,7 @@ class SqlFhirRepository:
 
     async def _insert_current(self, resource_type: str, resource_id: str, now: datetime) -> bool:
         params = {"rt": resource_type, "rid": resource_id, "at": now}
-        return (await self._ctx.execute(_insert_current(self._ctx), params)).first() is not None
+        return bool(await self._ctx.write(_insert_current(self._ctx), params))
 
     async def _bump(
         self,
@@ -272,8 +278,8 @@ class SqlFhirRepository:
         if if_match is not None:
             params["if_match"] = if_match
         statement = _bump_statement(if_match is not None, live_only)
-        row = (await self._ctx.execute(statement, params)).first()
-        return None if row is None else int(row.version_id)
+        rows = await self._ctx.write(statement, params)
+        return int(rows[0].version_id) if rows else None
 
     async def _write(
         self,
@@ -298,9 +304,9 @@ class SqlFhirRepository:
             "deleted": deleted,
             "body": ctx.seal(raw, aad),
         }
-        await ctx.execute(_INSERT_VERSION, version)
+        await ctx.write(_INSERT_VERSION, version)
         if version_id > 1:
-            await ctx.execute(_DELETE_TOKENS, {"rt": resource_type, "rid": resource_id})
+            await ctx.write(_DELETE_TOKENS, {"rt": resource_type, "rid": resource_id})
         blind_index = ctx.vault.blind_index
         rows = [
             (resource_type, param, blind_index(key), resource_id) for param, key in sorted(token_keys(tokens))

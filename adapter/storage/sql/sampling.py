@@ -32,13 +32,12 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Row
-from sqlalchemy.sql.dml import Insert
 
 from adapter.errors import DuplicateKey, ResourceNotFound
 from adapter.storage.records import SamplingPlacement, SamplingRegistration, SamplingTube
 from adapter.storage.shared import utc
 from adapter.storage.sql.context import SqlContext
+from adapter.storage.sql.prepared import PreparedRead, PreparedWrite
 from adapter.storage.sql.schema import metadata
 from adapter.storage.sql.types import BigId, UtcDateTime
 
@@ -84,9 +83,10 @@ T = sampling_tubes.c
 R = sampling_registrations.c
 
 
-# The hot path's statements, built once. Parameter names differ from column names (SQLAlchemy
-# reserves those for SET/VALUES).
-_ADVANCE: Final = (
+# The hot path's statements, built once and run as prepared statements (``prepared``: on SQLite
+# through the stdlib driver itself, ~15 µs a statement instead of ~60 µs through SQLAlchemy's
+# execution). Parameter names differ from column names (SQLAlchemy reserves those for SET/VALUES).
+_ADVANCE: Final = PreparedWrite(
     update(sampling_tubes)
     .where(
         T.barcode == bindparam("p_barcode"),
@@ -98,30 +98,44 @@ _ADVANCE: Final = (
     .values(filled=T.filled + 1, status=case((T.filled + 1 >= T.pool_size, "full"), else_=T.status))
     .returning(*sampling_tubes.c)
 )
-_TAKE_BACK: Final = (  # undo _ADVANCE in the same transaction: the tube was open before it
+_TAKE_BACK: Final = PreparedWrite(  # undo _ADVANCE in the same transaction: the tube was open before it
     update(sampling_tubes)
     .where(T.barcode == bindparam("p_barcode"))
     .values(filled=T.filled - 1, status="open")
 )
-_DROP_TUBE: Final = delete(sampling_tubes).where(T.barcode == bindparam("p_barcode"))
-_GET_TUBE: Final = select(sampling_tubes).where(T.barcode == bindparam("p_barcode"))
-_MEMBER: Final = select(sampling_registrations).where(
-    R.tube == bindparam("p_tube"), R.patient_id == bindparam("p_patient")
+_DROP_TUBE: Final = PreparedWrite(delete(sampling_tubes).where(T.barcode == bindparam("p_barcode")))
+_GET_TUBE: Final = PreparedRead(select(sampling_tubes).where(T.barcode == bindparam("p_barcode")))
+_MEMBER: Final = PreparedRead(
+    select(sampling_registrations).where(
+        R.tube == bindparam("p_tube"), R.patient_id == bindparam("p_patient")
+    )
 )
-_BY_REF: Final = select(sampling_registrations).where(R.client_ref == bindparam("p_ref"))
+_BY_REF: Final = PreparedRead(select(sampling_registrations).where(R.client_ref == bindparam("p_ref")))
 _BY_REFS: Final = select(sampling_registrations).where(R.client_ref.in_(bindparam("p_refs", expanding=True)))
-_TUBES_OF: Final = (
+_TUBES_OF: Final = PreparedRead(
     select(R.tube)
     .where(R.patient_id == bindparam("p_patient"), R.round == bindparam("p_round"))
     .order_by(R.seq)
 )
+_REGISTRATION_COLUMNS: Final = (
+    "id", "tube", "position", "patient_id", "round", "point", "registered_at", "actor", "name_masked",
+    "client_ref", "scanned_at",
+)  # fmt: skip
+_TUBE_COLUMNS: Final = ("barcode", "round", "point", "pool_size", "filled", "status", "opened_at")
 
 
-def _inserts(dialect: Any) -> tuple[Insert, Insert]:
+def _inserts(dialect: Any) -> tuple[PreparedWrite, PreparedWrite]:
     """(new tube unless the barcode exists, registration unless any uniqueness rule clashes)."""
     tube = dialect.insert(sampling_tubes).on_conflict_do_nothing(index_elements=["barcode"])
+    tube = tube.values({name: bindparam(name, type_=T[name].type) for name in _TUBE_COLUMNS})
     registration = dialect.insert(sampling_registrations).on_conflict_do_nothing()
-    return tube.returning(*sampling_tubes.c), registration.returning(R.seq)
+    registration = registration.values(
+        {name: bindparam(name, type_=R[name].type) for name in _REGISTRATION_COLUMNS}
+    )
+    return (
+        PreparedWrite(tube.returning(*sampling_tubes.c)),
+        PreparedWrite(registration.returning(R.seq)),
+    )
 
 
 _PG_INSERTS: Final = _inserts(postgresql)
@@ -159,8 +173,8 @@ class SqlSamplingStore:
         return None if row is None else _tube(row)
 
     async def get_tube(self, barcode: str) -> SamplingTube | None:
-        row = (await self._ctx.execute(_GET_TUBE, {"p_barcode": barcode})).first()
-        return None if row is None else _tube(row)
+        rows = await self._ctx.fetch(_GET_TUBE, {"p_barcode": barcode})
+        return _tube(rows[0]) if rows else None
 
     async def add(self, registration: SamplingRegistration) -> SamplingRegistration:
         ctx = self._ctx
@@ -185,16 +199,16 @@ class SqlSamplingStore:
         key = {"p_barcode": registration.tube}
         for _ in range(PLACE_ATTEMPTS):
             wanted = {**key, "p_pool_size": pool_size, "p_point": registration.point}
-            row = (await ctx.execute(_ADVANCE, wanted)).first()
-            if row is not None:  # counted in: the common case
-                tube = _tube(row)
+            rows = await ctx.write(_ADVANCE, wanted)
+            if rows:  # counted in: the common case
+                tube = _tube(rows[0])
                 placed = replace(registration, position=tube.filled, round=tube.round)
-                if (await ctx.execute(insert_registration, _registration_values(placed))).first():
+                if await ctx.write(insert_registration, _registration_values(placed)):
                     return SamplingPlacement(tube, placed, created=True)
-                await ctx.execute(_TAKE_BACK, key)  # known person or client_ref: nothing new
+                await ctx.write(_TAKE_BACK, key)  # known person or client_ref: nothing new
                 return await self._known(registration)
-            row = (await ctx.execute(_GET_TUBE, key)).first()
-            if row is None:  # a new tube
+            found = await ctx.fetch(_GET_TUBE, key)
+            if not found:  # a new tube
                 values = {
                     "barcode": registration.tube,
                     "round": registration.round,
@@ -204,16 +218,16 @@ class SqlSamplingStore:
                     "status": "full" if pool_size <= 1 else "open",
                     "opened_at": ctx.clock.now(),
                 }
-                row = (await ctx.execute(insert_tube, values)).first()
-                if row is None:
+                rows = await ctx.write(insert_tube, values)
+                if not rows:
                     continue  # created by another writer meanwhile (PostgreSQL)
-                tube = _tube(row)
+                tube = _tube(rows[0])
                 placed = replace(registration, position=1, round=tube.round)
-                if (await ctx.execute(insert_registration, _registration_values(placed))).first():
+                if await ctx.write(insert_registration, _registration_values(placed)):
                     return SamplingPlacement(tube, placed, created=True)
-                await ctx.execute(_DROP_TUBE, key)  # its client_ref is stored: nothing new
+                await ctx.write(_DROP_TUBE, key)  # its client_ref is stored: nothing new
                 return await self._known(registration)
-            tube = _tube(row)
+            tube = _tube(found[0])
             member = await self.member(tube.barcode, registration.patient_id)
             if member is not None or not _accepts(tube, registration.point, pool_size):
                 return SamplingPlacement(tube, member, created=False)
@@ -249,19 +263,19 @@ class SqlSamplingStore:
         return await self._update(barcode, {"result": result, "resulted_at": utc(at)})
 
     async def member(self, tube: str, patient_id: str) -> SamplingRegistration | None:
-        row = (await self._ctx.execute(_MEMBER, {"p_tube": tube, "p_patient": patient_id})).first()
-        return None if row is None else _registration(row)
+        rows = await self._ctx.fetch(_MEMBER, {"p_tube": tube, "p_patient": patient_id})
+        return _registration(rows[0]) if rows else None
 
     async def by_client_ref(self, client_ref: str) -> SamplingRegistration | None:
-        row = (await self._ctx.execute(_BY_REF, {"p_ref": client_ref})).first()
-        return None if row is None else _registration(row)
+        rows = await self._ctx.fetch(_BY_REF, {"p_ref": client_ref})
+        return _registration(rows[0]) if rows else None
 
     async def members(self, tube: str) -> builtins.list[SamplingRegistration]:
         statement = select(sampling_registrations).where(R.tube == tube).order_by(R.position)
         return [_registration(row) for row in await self._ctx.execute(statement)]
 
     async def tubes_of(self, patient_id: str, round: str) -> builtins.list[str]:
-        rows = await self._ctx.execute(_TUBES_OF, {"p_patient": patient_id, "p_round": round})
+        rows = await self._ctx.fetch(_TUBES_OF, {"p_patient": patient_id, "p_round": round})
         return [row.tube for row in rows]
 
     async def list_tubes(
@@ -319,7 +333,7 @@ def _registration_values(registration: SamplingRegistration) -> dict[str, Any]:
     }
 
 
-def _tube(row: Row[Any]) -> SamplingTube:
+def _tube(row: Any) -> SamplingTube:
     return SamplingTube(
         barcode=row.barcode,
         round=row.round,
@@ -335,7 +349,7 @@ def _tube(row: Row[Any]) -> SamplingTube:
     )
 
 
-def _registration(row: Row[Any]) -> SamplingRegistration:
+def _registration(row: Any) -> SamplingRegistration:
     return SamplingRegistration(
         id=row.id,
         tube=row.tube,

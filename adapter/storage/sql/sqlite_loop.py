@@ -54,7 +54,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.sql import Executable
 
 from adapter.errors import ServiceUnavailable
-from adapter.storage.sql.engine import READ_ONLY, SQLITE_BUSY_TIMEOUT_MS, make_sqlite_loop_engine
+from adapter.storage.sql.engine import READ_ONLY, SQLITE_BUSY_TIMEOUT_MS, driver_sql, make_sqlite_loop_engine
 
 FIRST_RETRY_S: Final = 0.001
 MAX_RETRY_S: Final = 0.05
@@ -82,7 +82,19 @@ class LoopConnection:
     async def exec_driver_sql(self, statement: str, parameters: list[tuple[Any, ...]]) -> CursorResult[Any]:
         return self._conn.exec_driver_sql(statement, parameters)
 
-    def fetch_driver(self, sql: str, arguments: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    def write_driver(self, sql: str, arguments: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """A write run by the stdlib driver itself, in this unit's transaction; its RETURNING rows."""
+        return self.fetch_driver(sql, arguments)
+
+    def write_many_driver(self, sql: str, rows: list[tuple[Any, ...]]) -> int:
+        """executemany by the stdlib driver itself, in this unit's transaction; the rows written."""
+        cursor = self._conn.connection.driver_connection.executemany(sql, rows)  # type: ignore[union-attr]
+        try:
+            return int(cursor.rowcount)
+        finally:
+            cursor.close()
+
+    def fetch_driver(self, sql: str, arguments: Sequence[Any]) -> list[tuple[Any, ...]]:
         """A read run by the stdlib driver itself, in this unit's transaction (see ``prepared``)."""
         cursor = self._conn.connection.driver_connection.execute(sql, arguments)  # type: ignore[union-attr]
         try:
@@ -180,14 +192,14 @@ class SqliteLoopUnits:
                     raise ServiceUnavailable("the database could not begin a transaction") from exc
                 if group.broken is not None:
                     raise ServiceUnavailable("the database failed during a grouped commit") from group.broken
-                conn.exec_driver_sql("SAVEPOINT dualcode_member")
+                driver_sql(conn, "SAVEPOINT dualcode_member")
                 try:
                     yield LoopConnection(conn)
                 except BaseException:
                     _rollback_member(conn, group)  # sync: cannot be interrupted
                     raise
                 try:
-                    conn.exec_driver_sql("RELEASE dualcode_member")
+                    driver_sql(conn, "RELEASE dualcode_member")
                 except Exception as exc:
                     group.broken = exc
                     raise
@@ -253,7 +265,7 @@ class SqliteLoopUnits:
                 conn = self._idle_readers.pop() if read_only and self._idle_readers else engine.connect()
                 conn.begin()  # BEGIN or BEGIN IMMEDIATE (the engine's "begin" hook)
                 if read_only:
-                    conn.exec_driver_sql(_SNAPSHOT).close()
+                    driver_sql(conn, _SNAPSHOT)
                 return conn
             except OperationalError as exc:
                 if conn is not None:
@@ -326,8 +338,8 @@ class _Group:
 
 def _rollback_member(conn: Connection, group: _Group) -> None:
     try:
-        conn.exec_driver_sql("ROLLBACK TO dualcode_member")
-        conn.exec_driver_sql("RELEASE dualcode_member")
+        driver_sql(conn, "ROLLBACK TO dualcode_member")
+        driver_sql(conn, "RELEASE dualcode_member")
     except Exception as exc:  # SQLite ended the whole transaction (disk full, I/O): nothing is kept
         group.broken = exc
 

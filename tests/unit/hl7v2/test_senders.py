@@ -82,3 +82,17 @@ def test_common_name_of_a_peer_certificate() -> None:
     cert = {"subject": ((("countryName", "CN"),), (("commonName", "his.h001"),))}
     assert common_name(cert) == "his.h001"
     assert common_name(None) is None and common_name({"subject": ()}) is None
+
+
+def test_a_sender_not_in_the_file_gets_one_defaults_object_per_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    table = load_senders(None, default_codec="gb18030")
+    first = table.lookup("HIS^H009")
+    assert table.lookup("HIS^H009") is first  # what is derived from it (its profile) is derived once
+    assert (first.key, first.codec, first.known) == ("HIS^H009", "gb18030", False)
+    other = table.lookup("LIS^H009")
+    assert other is not first and other.key == "LIS^H009"
+    monkeypatch.setattr("adapter.hl7v2.senders._UNKNOWN_KEPT", 2)
+    table.lookup("A^1")  # a third key: the remembered defaults are dropped, never grow without bound
+    assert len(table._unknown) <= 2
+    again = table.lookup("HIS^H009")
+    assert (again.key, again.codec, again.known) == ("HIS^H009", "gb18030", False)

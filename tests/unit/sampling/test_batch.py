@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 from datetime import UTC, datetime, timedelta
@@ -172,3 +173,24 @@ async def test_each_line_bound_is_audited_with_its_registration() -> None:
         ("sampling register", "pat-1"),
         ("sampling register", "pat-2"),
     ]
+
+
+async def test_the_next_chunk_is_identified_while_one_is_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    from adapter.sampling import batch
+
+    monkeypatch.setattr(batch, "CHUNK", 4)
+    scanner = FakeScanner()
+    service = make_service(MemoryStorage(), scanner)
+    verified_at_bind: list[int] = []
+    bind_many = service.bind_many
+
+    async def slow_bind_many(items: Any, caller: Any) -> Any:
+        for _ in range(20):  # a unit of work that takes a while
+            await asyncio.sleep(0)
+        verified_at_bind.append(len(scanner.requests))
+        return await bind_many(items, caller)
+
+    monkeypatch.setattr(service, "bind_many", slow_bind_many)
+    answer = await upload(service, [line(n, tube=f"TUBE{n // 5:04d}") for n in range(1, 11)])
+    assert (answer["created"], answer["rejected"]) == (10, 0)
+    assert verified_at_bind == [8, 10, 10]  # chunk 2 verified while chunk 1 was bound, then chunk 3

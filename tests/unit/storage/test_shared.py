@@ -1,12 +1,22 @@
 from __future__ import annotations
 
 import itertools
+import json
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
 from adapter.storage import SearchToken
-from adapter.storage.shared import UtcClock, criterion_key, instant, stamp, token_keys, utc
+from adapter.storage.shared import (
+    UtcClock,
+    criterion_key,
+    dump_json,
+    instant,
+    load_json,
+    stamp,
+    token_keys,
+    utc,
+)
 
 
 def test_clock_is_utc_and_strictly_increasing() -> None:
@@ -53,3 +63,26 @@ def test_keys_are_unambiguous() -> None:
 def test_utc_refuses_naive() -> None:
     with pytest.raises(ValueError, match="timezone"):
         utc(datetime(2024, 1, 1))
+
+
+JSON_BODIES = [
+    {"resourceType": "Patient", "id": "a", "active": True, "name": [{"text": "欧阳娜娜"}]},
+    {"text": 'quote " backslash \\ slash / tab \t newline \n nul \x00 unit \x1f del \x7f'},
+    {"astral": "𠀀𪚥 and a line separator \u2028", "n": [0, -1, 2**63 - 1, 1e-7, 2.5], "none": None},
+    {"psn_no": "37160000000000000000", "urn": "urn:1234567890123456789012"},  # long digits in strings
+    {"big": 2**70, "list": [1, -(2**65)], "nested": {"x": [2**64]}},  # beyond 64 bits
+    {1: "a non-string key"},
+    [10**19],
+    10**30,
+]
+
+
+@pytest.mark.parametrize("value", JSON_BODIES)
+def test_stored_json_reads_back_as_the_json_module_would(value: object) -> None:
+    written = dump_json(value)
+    reference = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+    assert len(written) <= len(reference)  # compact, non-ASCII as is (not \u escapes)
+    for text in (written, reference):
+        read = load_json(text)
+        assert read == json.loads(reference)
+        assert json.dumps(read) == json.dumps(json.loads(reference))  # same types: an int stays an int

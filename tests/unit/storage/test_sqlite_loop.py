@@ -48,11 +48,23 @@ async def _both_kinds_open(storage: SqlStorage) -> None:
 
 async def test_statements_run_on_the_loop_thread(storage: SqlStorage) -> None:
     threads: set[int] = set()
+    statements: list[str] = []
 
     def record(*_: object) -> None:
         threads.add(threading.get_ident())
 
+    def traced(sql: str) -> None:
+        # Hot statements bypass SQLAlchemy (the driver runs them): SQLite's own trace sees them all.
+        # A writer's COMMIT alone runs on the commit thread (it waits for the disk).
+        statements.append(sql)
+        if sql.strip().upper() != "COMMIT":
+            threads.add(threading.get_ident())
+
+    def trace(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+        dbapi_connection.set_trace_callback(traced)
+
     event.listen(Engine, "before_cursor_execute", record)
+    event.listen(Engine, "connect", trace)
     try:
         async with storage.unit_of_work() as uow:
             await uow.resources.create(dict(PATIENT))
@@ -60,6 +72,9 @@ async def test_statements_run_on_the_loop_thread(storage: SqlStorage) -> None:
             assert (await uow.resources.read("Patient", "p1")).version_id == 1
     finally:
         event.remove(Engine, "before_cursor_execute", record)
+        event.remove(Engine, "connect", trace)
+    assert any(s.startswith("BEGIN IMMEDIATE") for s in statements)  # the trace saw the writer
+    assert any(s.lstrip().upper().startswith("INSERT") for s in statements)
     assert threads == {threading.get_ident()}
 
 

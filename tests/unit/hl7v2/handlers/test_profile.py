@@ -8,6 +8,7 @@ import pytest
 
 from adapter.hl7v2.handlers import sender_profile
 from adapter.hl7v2.senders import SenderConfig, SenderTable, load_senders
+from mappings.v2_to_fhir import SenderProfile
 
 SENDERS = """
 [senders."HIS^H001"]
@@ -41,3 +42,14 @@ def test_a_bad_profile_setting_stops_the_start(tmp_path: Path, bad: str) -> None
 def test_without_a_hospital_code_msh_4_is_the_hospital_when_it_can_be_one() -> None:
     assert sender_profile(SenderTable().lookup("HIS^H002")).hospital_code == "H002"
     assert sender_profile(SenderConfig("HIS^协和", "gb18030")).hospital_code == ""
+
+
+def test_a_profile_is_derived_once_per_sender_and_never_mixed_up() -> None:
+    table = SenderTable()
+    config = table.lookup("HIS^H003")
+    assert sender_profile(config) is sender_profile(config)
+    assert sender_profile(config).hospital_code == "H003"
+    # Another config object with the same key but a profile of its own gets that profile.
+    configured = SenderConfig("HIS^H003", "utf-8", profile=SenderProfile(hospital_code="BZRMYY"))
+    assert sender_profile(configured).hospital_code == "BZRMYY"
+    assert sender_profile(config).hospital_code == "H003"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
 
 from mappings.hl7v2 import parse
 from mappings.v2_to_fhir import SenderProfile, map_message
+from mappings.v2_to_fhir.context import placeholder_uuid
 from mappings.v2_to_fhir.datatypes import date_time
 from mappings.v2_to_fhir.systems import EXT_ETHNICITY, EXT_SEX_GBT2261
 
@@ -164,6 +166,12 @@ def test_placeholders_are_stable_and_distinct() -> None:
     assert [e.full_url for e in first.entries] == [e.full_url for e in again.entries]
     assert len({e.full_url for e in first.entries}) == 2
     assert all(e.full_url.startswith("urn:uuid:") for e in first.entries)
+
+
+@pytest.mark.parametrize("name", ["MSG1/Patient/1", "B000100000001/Encounter/2", "控制号/Coverage/1", ""])
+def test_placeholders_are_the_uuid5_of_control_id_and_role(name: str) -> None:
+    namespace = uuid.UUID("0d5c1f9e-58c2-4d0c-9a39-2f3c1a4c7b10")
+    assert placeholder_uuid(name) == str(uuid.uuid5(namespace, name))
 
 
 def test_a_wrong_id_check_character_is_an_issue_but_the_identifier_stays() -> None:
