@@ -7,7 +7,7 @@ import pkgutil
 import sys
 from pathlib import Path
 
-SUPPORT = {"__main__", "stats", "load", "hello_app"}
+SUPPORT = {"__main__", "stats", "load", "hello_app", "wrk"}
 
 
 def main(selected: list[str]) -> int:

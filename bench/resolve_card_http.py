@@ -1,6 +1,12 @@
 """`POST /fhir/Patient/$resolve-card` over HTTP for bench.resolve_card: `dualcode serve` on an already
 loaded database and `dualcode sandbox` (same seed and size, so the same people) as separate
-processes, 16 concurrent clients posting EHC static codes of known people. Loopback only."""
+processes, 16 concurrent clients posting EHC static codes of known people. Loopback only.
+
+Each run: every code scanned once (first visit: the hospital's patient number is created), then,
+when wrk is installed, a 5 s wrk load that is not reported (with several worker processes each one
+verifies a static code once before its cache answers: this lets every worker see every code, as a
+day of scans would), the measured wrk load, and the measured aiohttp load (bench.load's clients,
+which cost the shared cores about as much per request as the service: both are printed)."""
 
 from __future__ import annotations
 
@@ -15,7 +21,10 @@ from typing import Any
 
 import aiohttp
 import httpx
+import orjson
 
+from bench import wrk
+from bench.fhir_http import hello_peer
 from bench.load import LoadResult
 from tests.e2e.harness import RunningSandbox, free_port, sandbox_env, start_service
 
@@ -120,9 +129,21 @@ def measure_http(
                     }
                     name = f"resolve-card, {CLIENTS} clients @ {size:,}, {count} proc, {label}"
                     lines += _one_run(Path(tmp), env, bodies, name)
+                if wrk.available():
+                    lines.append(_hello_peer(count))
         finally:
             sandbox.stop()
     return lines
+
+
+def _hello_peer(workers: int) -> str:
+    """For scale, in the same run: a plain FastAPI hello-world under uvicorn, the same load (wrk)."""
+    process, url = hello_peer(workers)
+    try:
+        return wrk.get_load(f"peer: FastAPI hello-world, {workers} proc", url, seconds=SECONDS).line()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 def _one_run(tmp: Path, env: dict[str, str], bodies: Sequence[dict[str, Any]], name: str) -> list[str]:
@@ -135,8 +156,13 @@ def _one_run(tmp: Path, env: dict[str, str], bodies: Sequence[dict[str, Any]], n
             warm = [client.post(url, json=b).status_code for b in bodies]  # first visit: local numbers
         if warm.count(200) != len(warm):
             lines.append(f"  warm-up: {len(warm) - warm.count(200)} of {len(warm)} scans failed")
-        result = asyncio.run(closed_loop_post(name, url, bodies, token))
-        lines.append(result.line())
+        if wrk.available():
+            raw = [orjson.dumps(b) for b in bodies]
+            headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json"}
+            wrk.post_load(name, url, raw, headers=headers, connections=CLIENTS, seconds=5)  # warm-up
+            result = wrk.post_load(name, url, raw, headers=headers, connections=CLIENTS, seconds=SECONDS)
+            lines.append(result.line())
+        lines.append(asyncio.run(closed_loop_post(name, url, bodies, token)).line() + "  (aiohttp)")
     finally:
         service.stop()
     return lines

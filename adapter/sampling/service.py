@@ -3,10 +3,12 @@
 Binding is a few statements in a write unit of work (``SamplingStore.place``: count the person
 into the tube, store the registration; the store's uniqueness rules settle races), so concurrent
 scans into one tube never share a position and a person never gets two positions in one tube.
-Scans that arrive while a bind is committing are bound together next, in one unit of work (one
-transaction, one COMMIT, one audit insert: ``binds.GroupQueue``), each answered only once committed;
-an offline batch binds many lines per unit (``bind_many``), in their order. Either way a refusal
-answers only its own scan, and a unit that fails as a whole is redone scan by scan.
+With ``group_binds`` (SQLite), scans that arrive while a bind is committing are bound together
+next, in one unit of work (one transaction, one COMMIT, one audit insert: ``binds.GroupQueue``),
+each answered only once committed; without it (PostgreSQL, where units run side by side) each scan
+binds in a unit of its own. An offline batch binds many lines per unit (``bind_many``), in their
+order. Either way a refusal answers only its own scan, and a unit that fails as a whole is redone
+scan by scan.
 """
 
 from __future__ import annotations
@@ -92,13 +94,16 @@ class SamplingService:
         round_name: str | None = None,
         today: Callable[[], date] = date.today,
         precheck_ttl_s: float = 1.0,
+        group_binds: bool = True,
     ) -> None:
         self._storage, self._scan = storage, scan
         self._auditor, self._audit_writer = auditor, audit_writer
         self.tube_pattern = re.compile(tube_pattern)
         self._round_name, self._today = round_name, today
         self._seen = TubeMemo(ttl_s=precheck_ttl_s)
-        self._binds: GroupQueue[BindJob, Registered] = GroupQueue(self._bind_group)
+        self._binds: GroupQueue[BindJob, Registered] | None = None
+        if group_binds:
+            self._binds = GroupQueue(self._bind_group)
 
     @property
     def storage(self) -> Storage:
@@ -144,7 +149,10 @@ class SamplingService:
 
     async def bind(self, request: RegistrationRequest, who: Identified, caller: Caller) -> Registered:
         """Bind one identified person: with the scans that arrive meanwhile, in one unit of work
-        (``binds.GroupQueue``); answered once that unit is committed."""
+        (``binds.GroupQueue``), or without ``group_binds`` in a unit of its own; answered once
+        that unit is committed."""
+        if self._binds is None:
+            return await self._bind_alone(request, who, caller)
         return await self._binds.submit((request, who, caller))
 
     async def bind_many(
@@ -191,7 +199,7 @@ class SamplingService:
 
     async def _bind_alone(self, request: RegistrationRequest, who: Identified, caller: Caller) -> Registered:
         reads: list[AuditRecord] = []
-        async with self._storage.unit_of_work() as uow:
+        async with self._storage.unit_of_work(grouped=True) as uow:
             registered = await self._bind_in(uow, request, who, caller, reads)
         self._seen.put(registered.tube)
         for record in reads:

@@ -20,4 +20,7 @@ def build_sampling(
         audit_writer=audit_writer,
         tube_pattern=settings.sampling_tube_pattern,
         round_name=settings.sampling_round,
+        # PostgreSQL runs scans' units side by side on pooled connections: one group at a time
+        # there was slower than a unit per scan, and saved no CPU (docs/sampling.md, Figures).
+        group_binds=not settings.database_url.startswith("postgresql"),
     )

@@ -54,6 +54,31 @@ async def test_concurrent_scans_are_bound_in_few_units_each_answered_once_commit
     assert sorted(r.patient_id or "" for r in records) == sorted(f"pat-{n}" for n in range(1, 17))
 
 
+async def test_without_group_binds_each_scan_binds_in_a_unit_of_its_own() -> None:
+    """As wired on PostgreSQL, where units run side by side on pooled connections."""
+    memory = MemoryStorage()
+    storage = CountingStorage(memory)
+    service = make_service(storage, FakeScanner(), group_binds=False)  # type: ignore[arg-type]
+    answers = await asyncio.gather(
+        *(service.bind(req(f"P{n}"), Identified(f"pat-{n}", "测*"), SAMPLER) for n in range(1, 17))
+    )
+    assert sorted(a.registration.position for a in answers) == list(range(1, 17))
+    assert storage.write_units == 16
+
+
+def test_binds_are_grouped_except_on_postgresql() -> None:
+    from adapter.sampling.wiring import build_sampling
+    from adapter.settings import Settings
+
+    def grouped(url: str) -> bool:
+        settings = Settings(database_url=url)
+        service = build_sampling(settings, None, MemoryStorage(), None, None)  # type: ignore[arg-type]
+        return service._binds is not None
+
+    assert grouped("sqlite+aiosqlite:///x.sqlite") and grouped("memory://")
+    assert not grouped("postgresql+asyncpg://u@h/db")
+
+
 async def test_in_a_group_a_refusal_or_a_repeat_answers_only_its_own_scan() -> None:
     service = make_service(MemoryStorage(), FakeScanner())
     small = [
