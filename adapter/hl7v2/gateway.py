@@ -8,9 +8,13 @@ sends it again and it runs then, once. A message whose handler fails is stored a
 error, in a unit of its own (the failed one rolled back whole).
 
 Enhanced mode (a commit ACK, CA, as soon as the message is stored) keeps two units: store and
-commit → CA → handler + outcome, one commit → application ACK. A crash between them leaves the
-message stored as "received" with no effects; it runs when sent again. A message found stored
-without an ACK (such a crash, or a transient failure) takes that path too.
+commit → CA → handler + outcome, one commit → application ACK. On a connection (``Peer.effects``)
+the second unit runs behind the CA in that connection's ``EffectsQueue``, in arrival order, while
+the connection reads and stores the next frames; an original-mode frame waits for that queue first.
+A crash between the units leaves the message stored as "received" with no effects: ``recover`` runs
+it at the next start, once (``MessageStore.claim`` keeps a second runner, another process, out). A
+message found stored without an ACK (such a crash, or a transient failure) takes the same path when
+it comes again.
 
 Every unit of work here is ``grouped``: on SQLite, the messages arriving on all connections while a
 commit is in flight are stored and executed in one transaction (a savepoint each) and share one
@@ -23,6 +27,7 @@ no sender or control id to be kept under.
 
 from __future__ import annotations
 
+import functools
 import logging
 import traceback
 from dataclasses import replace
@@ -44,6 +49,7 @@ from adapter.storage.ports import Storage, UnitOfWork
 from adapter.storage.records import StoredMessage
 
 log = logging.getLogger(__name__)
+MAX_RECOVER = 10_000  # received messages run at one start (a crash leaves at most a queue's worth each)
 
 
 class Gateway:
@@ -80,6 +86,9 @@ class Gateway:
         if self._raw.isEnabledFor(logging.INFO):
             self._raw.info("%s %s", config.key, frame.decode(msh.text_codec, "replace"))
         plan = AckPlan.for_message(msh, config)
+        effects = peer.effects
+        if effects is not None and not plan.enhanced:
+            await effects.drain()  # runs after the effects of the enhanced-mode messages before it
         async with self._locks.hold(f"message|{config.key}|{msh.control_id}"):
             if plan.enhanced:  # a CA once stored: store and commit, then execute
                 async with self._storage.unit_of_work(grouped=True) as uow:
@@ -96,8 +105,55 @@ class Gateway:
                 stored, created = answer, False
             if not created and stored.ack is not None:
                 return await self._repeat(stored.ack, msh, plan, peer)
-            ack = await self._run(stored, msh, config, plan, peer)
-        return _if_wanted(ack, plan)
+            accepted = await self._accept(stored, msh, plan, peer)
+            if isinstance(accepted, bytes):
+                return _if_wanted(accepted, plan)
+            if effects is None or not plan.enhanced:
+                ack = await self._execute(stored, msh, config, accepted, peer, replay=False)
+                return _if_wanted(ack, plan)
+        # Enhanced mode on a connection: the effects run behind the CA, in this connection's order,
+        # while it reads the next frame (waiting here while its queue is full: backpressure).
+        await effects.put(functools.partial(self._behind, stored, msh, config, accepted, plan, peer))
+        return b""
+
+    async def _behind(
+        self,
+        stored: StoredMessage,
+        msh: Msh,
+        config: SenderConfig,
+        binding: Binding,
+        plan: AckPlan,
+        peer: Peer,
+    ) -> None:
+        """The effects of a message already answered CA, then its application ACK on the connection."""
+        async with self._locks.hold(f"message|{config.key}|{msh.control_id}"):
+            ack = await self._execute(stored, msh, config, binding, peer, replay=False)
+        answer = _if_wanted(ack, plan)
+        if answer and peer.send is not None:
+            try:
+                await peer.send(answer)
+            except (ConnectionError, TimeoutError) as exc:  # the effects are committed; only the ACK is lost
+                log.info("HL7 application ACK not delivered: %s", type(exc).__name__)
+
+    async def recover(self, *, limit: int = MAX_RECOVER) -> int:
+        """Run the messages left stored as ``received`` (answered CA in enhanced mode, the process
+        died before their effects ran), oldest first, sending no ACK. Execute-once holds against
+        other processes doing the same (``MessageStore.claim``). Returns how many were run."""
+        async with self._storage.unit_of_work() as uow:
+            found = await uow.messages.list(status="received", limit=limit)
+        if len(found) == limit:
+            log.warning("HL7 recovery: %d messages left unprocessed; the rest at the next start", limit)
+        for stored in reversed(found):  # newest first in the list
+            try:
+                msh, config = self.read(stored.raw)
+                plan = AckPlan.for_message(msh, config)
+                async with self._locks.hold(f"message|{stored.sender}|{stored.control_id}"):
+                    await self._run(stored, msh, config, plan, None)
+            except Exception as exc:  # one message must not stop the start: it stays for replay
+                _log_failure(exc)
+        if found:
+            log.warning("HL7 recovery: %d message(s) stored but never processed were run", len(found))
+        return len(found)
 
     async def _store_and_execute(
         self, frame: bytes, msh: Msh, config: SenderConfig, peer: Peer
@@ -218,6 +274,16 @@ class Gateway:
         *,
         replay: bool = False,
     ) -> bytes:
+        accepted = await self._accept(stored, msh, plan, peer)
+        if isinstance(accepted, bytes):
+            return accepted
+        return await self._execute(stored, msh, config, accepted, peer, replay=replay)
+
+    async def _accept(
+        self, stored: StoredMessage, msh: Msh, plan: AckPlan, peer: Peer | None
+    ) -> Binding | bytes:
+        """The binding of a stored message, after its CA (when asked for); or the refusal (AR, or CR
+        in enhanced mode), recorded."""
         try:
             binding = self._table.route(msh)
         except DualcodeError as error:  # refused before acceptance: AR, or CR in enhanced mode
@@ -227,7 +293,7 @@ class Gateway:
             return ack
         if plan.wants_commit(True) and peer is not None and peer.send is not None:
             await peer.send(build_ack(msh, "CA", application=self._application))
-        return await self._execute(stored, msh, config, binding, peer, replay=replay)
+        return binding
 
     async def _execute(
         self,
@@ -246,7 +312,8 @@ class Gateway:
             key = patient_key(context)
             async with self._locks.hold(None if key is None else f"patient|{key}"):
                 async with self._storage.unit_of_work(grouped=not replay) as uow:
-                    if not replay:  # another connection may have finished it while we waited
+                    # Another connection, or process (recovery), may have run it meanwhile.
+                    if not replay and not await uow.messages.claim(stored.id):
                         current = await uow.messages.get(stored.id)
                         if current.ack is not None:
                             return current.ack

@@ -2,8 +2,10 @@
 
 The transport hands each complete frame payload to ``handle(frame, peer)`` and writes back the bytes
 it returns (an ACK message, unframed). Frames of one connection are handled one after another, so a
-handler sees a sender's messages in the order they were sent. The message store, router and
-per-sender charset of the HL7 gateway live behind this one call; the transport does not change.
+handler sees a sender's messages in the order they were sent. Work a handler leaves behind its
+answer (the enhanced-mode effects) goes to the connection's ``EffectsQueue``, which runs it in that
+same order. The message store, router and per-sender charset of the HL7 gateway live behind this
+one call; the transport does not change.
 Returning ``b""`` sends nothing (for a message whose sender asked for no acknowledgement).
 """
 
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field
 from adapter.errors import NoDestination, UndecodableText, UnparseableMessage
 from adapter.hl7v2.ack import DEFAULT_APPLICATION, build_ack
 from adapter.hl7v2.charsets import decode_text
+from adapter.hl7v2.effects import EffectsQueue
 from adapter.hl7v2.msh import read_msh
 
 
@@ -29,6 +32,9 @@ class Peer:
     # Writes one message (framed by the transport) to this connection at once, ahead of the handler's
     # return value: the enhanced-mode commit ACK goes out as soon as the message is stored.
     send: Callable[[bytes], Awaitable[None]] | None = field(default=None, compare=False, repr=False)
+    # The connection's effects queue: in enhanced mode the gateway runs a message's effects there,
+    # behind its CA, while the connection goes on reading (``effects``). None: run them inline.
+    effects: EffectsQueue | None = field(default=None, compare=False, repr=False)
 
 
 Handler = Callable[[bytes, Peer], Awaitable[bytes]]

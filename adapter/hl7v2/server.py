@@ -4,7 +4,9 @@ Our own transport because the libraries fall short (docs: ARCHITECTURE.md, measu
 server takes one message per connection and hard-codes UTF-8, python-hl7's hangs on non-ASCII input.
 
 Frames of one connection are handled strictly one after another: ACKs go back in order and a
-sender's messages take effect in the order it sent them (an A08 never overtakes its A04).
+sender's messages take effect in the order it sent them (an A08 never overtakes its A04). In enhanced
+mode a message's effects run behind its CA in the connection's ``EffectsQueue`` (bounded: while it
+is full the connection reads nothing), still in order; the connection drains it before it closes.
 Concurrency comes from connections. Nothing a peer sends closes the listener: an oversize frame gets
 AR, a handler failure gets AE 207, a peer vanishing mid-frame just ends its connection.
 Message text is never logged: only peers, sizes and error codes.
@@ -25,6 +27,7 @@ from adapter.errors import DualcodeError, FrameTooLarge, InternalError, SenderNo
 from adapter.hl7v2.access import AllowList, common_name, tls_context
 from adapter.hl7v2.ack import DEFAULT_APPLICATION, error_ack
 from adapter.hl7v2.charsets import resolve_default
+from adapter.hl7v2.effects import DEFAULT_LIMIT, EffectsQueue
 from adapter.hl7v2.framing import Deframer, OversizeFrame, frame
 from adapter.hl7v2.handler import Handler, Peer, RejectAll
 from adapter.hl7v2.msh import read_msh
@@ -63,6 +66,7 @@ class MllpServer:
         ssl_context: ssl.SSLContext | None = None,
         allowed: AllowList | None = None,
         reuse_port: bool = False,
+        effects_limit: int = DEFAULT_LIMIT,
     ) -> None:
         self._host, self._port = host, port
         self._codec = resolve_default(default_charset)
@@ -77,6 +81,7 @@ class MllpServer:
         # connections (dualcode serve with http_workers > 1). Off otherwise, so that a second
         # service started by mistake fails with "address in use" instead of sharing the traffic.
         self._reuse_port = reuse_port and hasattr(socket, "SO_REUSEPORT")
+        self._effects_limit = effects_limit
         self._server: asyncio.Server | None = None
         self._address: tuple[str, int] | None = None
         self._connections: set[_Connection] = set()
@@ -116,6 +121,11 @@ class MllpServer:
         if self._server is not None:
             raise RuntimeError("the MLLP server is already started")
         self._closing = False
+        # Messages a crash left stored but never run (enhanced mode: answered CA) run before any
+        # new frame is read, so they keep their place ahead of what their senders send next.
+        recover = getattr(self._handler, "recover", None)
+        if recover is not None:
+            await recover()
         self._server = await asyncio.start_server(
             self._serve,
             self._host,
@@ -155,7 +165,8 @@ class MllpServer:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None  # start_server runs this callback as a task
-        conn = _Connection(task=task, peer=_peer(writer))
+        effects = EffectsQueue(self._effects_limit)
+        conn = _Connection(task=task, peer=_peer(writer, effects, self._idle))
         self._connections.add(conn)
         deframer = Deframer(self._max_frame)
         frames = 0
@@ -195,12 +206,26 @@ class MllpServer:
         except Exception as exc:  # the outermost catch-all: log, close this connection, keep serving
             _log_failure("MLLP connection failed", exc)
         finally:
+            await self._finish_effects(conn, effects)
             self._connections.discard(conn)
             if deframer.in_frame:
                 dropped = deframer.pending_bytes
                 log.info("MLLP %s closed mid-frame (%d bytes dropped)", _show(conn.peer), dropped)
             log.debug("MLLP %s closed after %d frame(s)", _show(conn.peer), frames)
             await _close(writer)
+
+    async def _finish_effects(self, conn: _Connection, effects: EffectsQueue) -> None:
+        """Let the effects queued behind this connection run (within the stop grace), then end its
+        worker. What does not run stays stored as received, for the recovery at the next start."""
+        if effects.pending:
+            conn.busy = True
+            try:
+                # Stopping: within the grace. Otherwise (the peer left) until done: they were CA'd.
+                async with asyncio.timeout(self._grace if self._closing else None):
+                    await effects.drain()
+            except (TimeoutError, asyncio.CancelledError):
+                log.warning("MLLP %s: %d message(s) left for recovery", _show(conn.peer), effects.pending)
+        await effects.close()
 
     async def _answer(self, item: bytes | OversizeFrame, peer: Peer) -> tuple[bytes, bool]:
         """The framed ACK for one frame (b"" for none), and whether to close the connection after it.
@@ -236,17 +261,20 @@ class MllpServer:
         return error_ack(raw, error, default_codec=self._codec, application=self._application)
 
 
-def _peer(writer: asyncio.StreamWriter) -> Peer:
+def _peer(writer: asyncio.StreamWriter, effects: EffectsQueue, idle_s: float) -> Peer:
     name = writer.get_extra_info("peername")
     cn = common_name(writer.get_extra_info("peercert"))
 
     async def send(message: bytes) -> None:
+        if writer.is_closing():
+            raise ConnectionResetError("the connection is closed")
         writer.write(frame(message))
-        await writer.drain()
+        async with asyncio.timeout(idle_s):  # a peer that never reads its ACKs
+            await writer.drain()
 
     if isinstance(name, tuple) and len(name) >= 2:
-        return Peer(host=str(name[0]), port=int(name[1]), common_name=cn, send=send)
-    return Peer(host=str(name or "unknown"), port=0, common_name=cn, send=send)
+        return Peer(host=str(name[0]), port=int(name[1]), common_name=cn, send=send, effects=effects)
+    return Peer(host=str(name or "unknown"), port=0, common_name=cn, send=send, effects=effects)
 
 
 def _show(peer: Peer) -> str:

@@ -157,6 +157,12 @@ class MessageStore(Protocol):
 
     async def find(self, sender: str, control_id: str) -> StoredMessage | None: ...
 
+    async def claim(self, message_id: str) -> bool:
+        """True when the message has no ACK yet, and then it is this unit of work's to execute: a
+        concurrent unit (another process) claiming it waits until this one ends, and gets False if
+        this one stored an ACK. Execute-once for a stored message run after its CA."""
+        ...
+
     async def set_outcome(
         self,
         message_id: str,

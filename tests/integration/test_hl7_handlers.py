@@ -35,7 +35,19 @@ class Hospital:
         self.storage, self.port = storage, port
 
     async def one(self, raw: bytes, expect: int = 1) -> list[bytes]:
-        return await send(self.port, [frame(raw)], expect)
+        answers = await send(self.port, [frame(raw)], expect)
+        await self.settled()
+        return answers
+
+    async def settled(self) -> None:
+        """Wait until no message is left stored but unprocessed: in enhanced mode the CA comes once
+        the message is stored and its effects run behind it (docs/hl7v2.md)."""
+        for _ in range(500):
+            async with self.storage.unit_of_work() as uow:
+                if not await uow.messages.list(status="received", limit=1):
+                    return
+            await asyncio.sleep(0.01)
+        raise AssertionError("a message stayed received: its effects never ran")
 
     async def stored(self, sender: str, control_id: str) -> tuple[str, tuple[str, ...], str | None]:
         async with self.storage.unit_of_work() as uow:

@@ -49,6 +49,9 @@ class MemoryMessageStore:
         message_id = state.message_ids.get((sender, control_id))
         return None if message_id is None else state.messages[message_id]
 
+    async def claim(self, message_id: str) -> bool:
+        return (await self.get(message_id)).ack is None  # units of work run one at a time here
+
     async def set_outcome(
         self,
         message_id: str,

@@ -53,6 +53,14 @@ _SET_OUTCOME = PreparedWrite(
     .values({name: bindparam(f"p_{name}", type_=M[name].type) for name in _OUTCOME_COLUMNS})
     .returning(*messages.c)
 )
+# Takes the row's write lock (PostgreSQL: a concurrent claim waits for this transaction, then sees
+# the ACK it committed and matches nothing; SQLite: one writer at a time anyway).
+_CLAIM = PreparedWrite(
+    update(messages)
+    .where(M.id == bindparam("p_id"), M.ack.is_(None))
+    .values(status=M.status)
+    .returning(M.seq)
+)
 
 
 class SqlMessageStore:
@@ -94,6 +102,9 @@ class SqlMessageStore:
         params = {"p_sender": sender, "p_control_id": control_id}
         rows = await self._ctx.fetch(_FIND, params)
         return self._message(rows[0]) if rows else None
+
+    async def claim(self, message_id: str) -> bool:
+        return bool(await self._ctx.write(_CLAIM, {"p_id": message_id}))
 
     async def set_outcome(
         self,
