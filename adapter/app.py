@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -99,7 +100,11 @@ def create_app(settings: Settings, *, on_ready: Callable[[Services], None] | Non
             app.state.services = services
             if on_ready is not None:
                 on_ready(services)
-            yield
+            freeze_startup_objects()
+            try:
+                yield
+            finally:
+                gc.unfreeze()  # back to the oldest generation: collectable once shut down
 
     app = FastAPI(
         title="dualcode",
@@ -120,6 +125,15 @@ def create_app(settings: Settings, *, on_ready: Callable[[Services], None] | Non
     app.include_router(sampling_router)
     app.include_router(web_router)
     return app
+
+
+def freeze_startup_objects() -> None:
+    """What imports and start-up built (FastAPI's routes, the FHIR models, code tables, about
+    340,000 objects) lives as long as the process, yet every full garbage collection walked it all:
+    ~117 ms with the world stopped, each time. Frozen, collections skip them (~0 ms). An A/B of
+    resolve-card under load showed no clear change in p99 (69–164 ms both ways): other pauses rule it."""
+    gc.collect()
+    gc.freeze()
 
 
 async def _start_mllp(settings: Settings, stack: AsyncExitStack, gateway: Gateway) -> MllpServer | None:
