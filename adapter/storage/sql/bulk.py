@@ -19,7 +19,6 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, Final, NamedTuple, TypeVar
 
-import orjson
 from sqlalchemy import Column, Table, bindparam, insert, select, text
 
 from adapter.errors import DuplicateKey
@@ -212,20 +211,11 @@ def seal_resource(
     ``digests(param, key)``: the blind index of a token key (e.g. a TokenDigests of this vault)."""
     resource_type = resource_type_of(body)
     resource_id = body_id(body, required=True)
-    raw = dump_json_fast(stamp(body, resource_id=resource_id, version_id=1, last_updated=last_updated))
+    raw = dump_json(stamp(body, resource_id=resource_id, version_id=1, last_updated=last_updated))
     sealed = vault.encrypt(raw, aad=f"{resource_type}/{resource_id}/1".encode())
     digest = digests or TokenDigests(vault, repeating=())
     rows = tuple((resource_type, param, digest(param, key), resource_id) for param, key in token_keys(tokens))
     return SealedResource(resource_type, resource_id, sealed, rows)
-
-
-def dump_json_fast(body: dict[str, Any]) -> bytes:
-    """``dump_json``'s bytes (compact, UTF-8, non-ASCII as is), by orjson: ~10x faster. What orjson
-    refuses (integers beyond 64 bits, a subclass of a JSON type) takes ``dump_json``."""
-    try:
-        return orjson.dumps(body)
-    except (orjson.JSONEncodeError, TypeError):
-        return dump_json(body)
 
 
 def seal_link(vault: Vault, system: str, value: str) -> SealedLink:

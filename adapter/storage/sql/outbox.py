@@ -80,17 +80,8 @@ class SqlOutboxStore:
     async def add(
         self, *, topic: str, destination: str, ordering_key: str, payload: dict[str, Any]
     ) -> OutboxEvent:
-        ctx = self._ctx
-        event_id, now = new_key(), ctx.clock.now()
-        params = {
-            "id": event_id,
-            "topic": topic,
-            "destination": destination,
-            "ordering_key": ordering_key,
-            "payload": ctx.seal_json(payload, f"outbox/{event_id}"),
-            "created_at": now,
-        }
-        (row,) = await ctx.write(_ADD_ONE, params)
+        params = self._new_row(topic, destination, ordering_key, payload, self._ctx.clock.now())
+        (row,) = await self._ctx.write(_ADD_ONE, params)  # status and attempts: the statement's own
         event = self._event(row)
         self.written += 1
         return event
@@ -100,26 +91,28 @@ class SqlOutboxStore:
     ) -> int:
         if not destinations:
             return 0
-        ctx = self._ctx
-        now = ctx.clock.now()
-        rows = []
-        for destination in destinations:
-            event_id = new_key()
-            rows.append(
-                {
-                    "id": event_id,
-                    "topic": topic,
-                    "destination": destination,
-                    "ordering_key": ordering_key,
-                    "payload": ctx.seal_json(payload, f"outbox/{event_id}"),
-                    "created_at": now,
-                    "status": "pending",
-                    "attempts": 0,
-                }
-            )
-        await ctx.execute(_INSERT, rows)  # executemany: seq follows the list order
+        now = self._ctx.clock.now()
+        rows = [
+            self._new_row(topic, destination, ordering_key, payload, now)
+            | {"status": "pending", "attempts": 0}
+            for destination in destinations
+        ]
+        await self._ctx.execute(_INSERT, rows)  # executemany: seq follows the list order
         self.written += len(rows)
         return len(rows)
+
+    def _new_row(
+        self, topic: str, destination: str, ordering_key: str, payload: dict[str, Any], now: datetime
+    ) -> dict[str, Any]:
+        event_id = new_key()
+        return {
+            "id": event_id,
+            "topic": topic,
+            "destination": destination,
+            "ordering_key": ordering_key,
+            "payload": self._ctx.seal_json(payload, f"outbox/{event_id}"),
+            "created_at": now,
+        }
 
     async def get(self, event_id: str) -> OutboxEvent:
         row = (await self._ctx.execute(select(outbox).where(E.id == event_id))).first()
