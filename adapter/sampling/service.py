@@ -4,7 +4,7 @@ Binding is a few statements in a write unit of work (``SamplingStore.place``: co
 into the tube, store the registration; the store's uniqueness rules settle races), so concurrent
 scans into one tube never share a position and a person never gets two positions in one tube.
 With ``group_binds`` (SQLite), scans that arrive while a bind is committing are bound together
-next, in one unit of work (one transaction, one COMMIT, one audit insert: ``binds.GroupQueue``),
+next, in one unit of work (one transaction, one COMMIT, one audit insert: ``storage.commit_groups.GroupQueue``),
 each answered only once committed; without it (PostgreSQL, where units run side by side) each scan
 binds in a unit of its own. An offline batch binds many lines per unit (``bind_many``), in their
 order. Either way a refusal answers only its own scan, and a unit that fails as a whole is redone
@@ -29,7 +29,7 @@ from adapter.errors import (
     TubeFull,
     TubeNotFound,
 )
-from adapter.sampling.binds import GroupQueue
+from adapter.storage.commit_groups import GroupQueue
 from adapter.sampling.lab import oml_messages, tube_bundle
 from adapter.sampling.memo import TubeMemo
 from adapter.sampling.values import OTHER_TUBE, Registered, RegistrationRequest, masked_name
@@ -149,7 +149,7 @@ class SamplingService:
 
     async def bind(self, request: RegistrationRequest, who: Identified, caller: Caller) -> Registered:
         """Bind one identified person: with the scans that arrive meanwhile, in one unit of work
-        (``binds.GroupQueue``), or without ``group_binds`` in a unit of its own; answered once
+        (``storage.commit_groups.GroupQueue``), or without ``group_binds`` in a unit of its own; answered once
         that unit is committed."""
         if self._binds is None:
             return await self._bind_alone(request, who, caller)

@@ -1,7 +1,8 @@
-"""Group binding: scans that arrive while a bind is being committed are bound together next, in one
-unit of work (one transaction, one commit, one audit insert for all of them).
+"""Commit groups: jobs that arrive while one unit of work is being committed run together next, in
+one unit of work (one transaction, one commit). Sampling binds use it (one audit insert for a whole
+group of scans); any short write that many clients send at once can.
 
-A bind is a few small statements, and a unit of work costs about as much again around them (on
+The story it was written for: a sampling bind is a few small statements, and a unit of work costs about as much again around them (on
 PostgreSQL: a pooled connection, BEGIN and COMMIT round trips and a WAL flush; on SQLite: the write
 lock, a savepoint per grouped member and a COMMIT). Sixteen sampling points scanning at once need one
 such unit per group, not per scan. The queue starts a group as soon as the previous one is
@@ -46,7 +47,7 @@ class GroupQueue(Generic[Job, Answer]):
         future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
         self._waiting.append((job, future))
         if self._task is None:  # cleared synchronously when a drain ends: no scan is left behind
-            self._task = asyncio.create_task(self._drain(), name="sampling-bind-groups")
+            self._task = asyncio.create_task(self._drain(), name="commit-groups")
         return await future
 
     async def _drain(self) -> None:

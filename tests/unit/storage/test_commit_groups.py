@@ -11,7 +11,7 @@ import pytest
 
 from adapter.errors import ServiceUnavailable
 from adapter.sampling import Registered, RegistrationRequest
-from adapter.sampling.binds import GroupQueue
+from adapter.storage.commit_groups import GroupQueue
 from adapter.sampling.service import Identified
 from adapter.storage import MemoryStorage
 from tests.unit.sampling.fakes import SAMPLER, FakeScanner, make_service
