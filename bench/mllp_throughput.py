@@ -16,6 +16,11 @@ come back on the same connection. Two figures: the CA rate and latency, and the 
 (messages / time until the last AA of the run): what a sustained feed gets. The original-mode
 figure (AA after the effects are committed) is the headline.
 
+Each 8-connection run also gives the CPU per message of the server's processes (utime + stime from
+``/proc``, the process and its children), of the load generator (this process), and on PostgreSQL of
+every ``postgres`` process on the machine (other users of that server count too): on a shared
+machine the rates swing, these say where the cores go.
+
 ``--workers 1,2`` runs each backend with that many service processes (``DUALCODE_HTTP_WORKERS``;
 the MLLP port is shared with SO_REUSEPORT and the kernel spreads the 8 connections over them).
 
@@ -38,6 +43,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import os
 import secrets
 import socket
@@ -46,11 +52,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 from bench.stats import latency_line, percentile
 from mappings.identity_documents import mod11_2_check_char
@@ -98,12 +105,20 @@ class Result:
 
     expected: str = "AA"
     applied_seconds: float | None = None  # enhanced mode: from the start until the last AA
+    server_cpu_ms: float | None = None  # the server's processes: CPU (utime + stime) per message
+    client_cpu_ms: float | None = None  # this load generator: CPU per message
+    database_cpu_ms: float | None = None  # PostgreSQL's processes (all of them): CPU per message
 
     def line(self) -> str:
         applied = "" if self.applied_rate is None else f"  effects {self.applied_rate:8,.0f} msg/s"
+        cpu = ""
+        if self.server_cpu_ms is not None and self.client_cpu_ms is not None:
+            cpu = f"  CPU/msg server {self.server_cpu_ms:.2f} ms, load generator {self.client_cpu_ms:.2f} ms"
+            if self.database_cpu_ms is not None:
+                cpu += f", postgres {self.database_cpu_ms:.2f} ms"
         return (
             f"{latency_line(self.name, self.latencies_s)}  {self.rate:8,.0f} msg/s  "
-            f"not-{self.expected}={self.rejected}{applied}"
+            f"not-{self.expected}={self.rejected}{applied}{cpu}"
         )
 
     @property
@@ -120,6 +135,62 @@ class Result:
 
 
 RUN_BLOCK = 500_000  # message numbers per run: every message of the whole run is a new person
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def tree_cpu_s(pid: int) -> float:
+    """utime + stime of a process and its live descendants, in seconds (Linux /proc; 0 elsewhere).
+    Threads are included; processes that ended meanwhile are not."""
+    total = 0.0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rpartition(")")[2].split()
+            total += (int(fields[11]) + int(fields[12])) / _TICKS
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending.extend(int(c) for c in (task / "children").read_text().split())
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
+def postgres_cpu() -> dict[int, float]:
+    """utime + stime (seconds) of each live PostgreSQL server process on this machine (Linux /proc):
+    other users of the server count too, so read it on a quiet machine only."""
+    found: dict[int, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        if "(postgres)" in text:
+            fields = text.rpartition(")")[2].split()
+            found[int(stat.parent.name)] = (int(fields[11]) + int(fields[12])) / _TICKS
+    return found
+
+
+def _postgres_spent(before: dict[int, float]) -> float:
+    """CPU the PostgreSQL processes spent since ``before`` (a process that ended meanwhile is lost;
+    one that started counts whole)."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in postgres_cpu().items())
+
+
+def measured(
+    run: Callable[[], Coroutine[Any, Any, Result]], server_pid: int, *, database: bool = False
+) -> Result:
+    """``run()`` (a closed loop) with the CPU per message of the server's process tree and of this
+    process (the load generator); with ``database``, of the PostgreSQL processes too."""
+    server, client = tree_cpu_s(server_pid), time.process_time()
+    postgres = postgres_cpu() if database else {}
+    result = asyncio.run(run())
+    count = max(1, len(result.latencies_s))
+    return replace(
+        result,
+        server_cpu_ms=(tree_cpu_s(server_pid) - server) * 1000 / count,
+        client_cpu_ms=(time.process_time() - client) * 1000 / count,
+        database_cpu_ms=_postgres_spent(postgres) * 1000 / count if database else None,
+    )
 
 
 async def closed_loop(
@@ -211,9 +282,17 @@ def peer_server(port: int) -> None:
 
 
 @contextmanager
-def running_peer() -> Iterator[int]:
+def running_peer() -> Iterator[tuple[int, int]]:
+    """The python-hl7 peer's port and process id."""
+    with serving_process("bench.mllp_throughput", "--peer") as running:
+        yield running
+
+
+@contextmanager
+def serving_process(module: str, flag: str) -> Iterator[tuple[int, int]]:
+    """``python -m module flag PORT`` on a free port, once it accepts connections: (port, pid)."""
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "bench.mllp_throughput", "--peer", str(port)])
+    process = subprocess.Popen([sys.executable, "-m", module, flag, str(port)])
     try:
         for _ in range(100):
             try:
@@ -222,8 +301,8 @@ def running_peer() -> Iterator[int]:
             except OSError:
                 time.sleep(0.05)
         else:
-            raise RuntimeError("the python-hl7 peer did not start")
-        yield port
+            raise RuntimeError(f"{module} {flag} did not start")
+        yield port, process.pid
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -282,6 +361,7 @@ def running_service(backend: str, source: str | None, workers: int = 1) -> Itera
 class Target:
     label: str  # "sqlite", "postgres", "sqlite baseline" ...
     port: int
+    pid: int  # the service's first process (its workers are its children)
 
 
 async def cpu_per_message(batches: int = 8, per_batch: int = 200) -> list[float]:
@@ -349,8 +429,8 @@ def main(argv: list[str] | None = None) -> None:
                 for suffix, source in sources:
                     service = stack.enter_context(running_service(backend, source, workers))
                     label = backend + suffix + ("" if workers == 1 else f", {workers} workers")
-                    targets.append(Target(label, service.mllp_port))
-        peer_port = stack.enter_context(running_peer())
+                    targets.append(Target(label, service.mllp_port, service.process.pid))
+        peer_port, peer_pid = stack.enter_context(running_peer())
         singles: list[Result] = []
         for target in targets:
             # Each service has a database of its own: blocks 0 (warm-up), 1 (one connection), 2+ (rounds).
@@ -377,24 +457,23 @@ def main(argv: list[str] | None = None) -> None:
                     (True, enhanced, "C", 2 + args.rounds + r),
                 ):
                     name = f"{target.label}, {'enhanced, CA, 8 conn' if mode else '8 connections'}"
-                    results[target.label].append(
-                        asyncio.run(
-                            closed_loop(
-                                name,
-                                target.port,
-                                8,
-                                SECONDS_EIGHT,
-                                f"{run}{r}{tag}{i}",
-                                block=block,
-                                enhanced=mode,
-                            )
-                        )
+                    loop = functools.partial(
+                        closed_loop,
+                        name,
+                        target.port,
+                        8,
+                        SECONDS_EIGHT,
+                        f"{run}{r}{tag}{i}",
+                        block=block,
+                        enhanced=mode,
                     )
-            rounds["peer"].append(
-                asyncio.run(
-                    closed_loop("peer: python-hl7 hl7.mllp, AA only, 8 conn", peer_port, 8, SECONDS_PEER, run)
-                )
+                    results[target.label].append(
+                        measured(loop, target.pid, database=target.label.startswith("postgres"))
+                    )
+            peer = functools.partial(
+                closed_loop, "peer: python-hl7 hl7.mllp, AA only, 8 conn", peer_port, 8, SECONDS_PEER, run
             )
+            rounds["peer"].append(measured(peer, peer_pid))
     for result in singles:
         print(result.line())
     for results in (*rounds.values(), *enhanced.values()):
@@ -402,7 +481,10 @@ def main(argv: list[str] | None = None) -> None:
             print(result.line())
     peer_rates = [p.rate for p in rounds["peer"]]
     print(f"medians over {args.rounds} round(s), 8 connections:")
-    print(f"  {'peer (python-hl7, AA only)':<28} {statistics.median(peer_rates):8,.0f} msg/s")
+    print(
+        f"  {'peer (python-hl7, AA only)':<28} {statistics.median(peer_rates):8,.0f} msg/s  "
+        f"{_cpu(rounds['peer'])}"
+    )
     for target in targets:
         results = rounds[target.label]
         ratios = [res.rate / peer for res, peer in zip(results, peer_rates, strict=True)]
@@ -410,7 +492,8 @@ def main(argv: list[str] | None = None) -> None:
             f"  {target.label:<28} {statistics.median(r.rate for r in results):8,.0f} msg/s  "
             f"p50 {statistics.median(percentile(r.latencies_s, 0.5) * 1000 for r in results):7.1f} ms  "
             f"p99 {statistics.median(r.p99_ms for r in results):7.1f} ms  "
-            f"ratio to peer {statistics.median(ratios):.3f} (target >= 1.5; 2,000 msg/s, p99 < 50 ms)"
+            f"ratio to peer {statistics.median(ratios):.3f} (target >= 1.5; 2,000 msg/s, p99 < 50 ms)  "
+            f"{_cpu(results)}"
         )
     print(
         "enhanced mode (MSH-15 AL, MSH-16 AL), medians: the CA once the raw message is committed; the "
@@ -424,6 +507,19 @@ def main(argv: list[str] | None = None) -> None:
             f"p99 {statistics.median(r.p99_ms for r in results):7.1f} ms (CA latency)  "
             f"effects {statistics.median(r.applied_rate or 0.0 for r in results):8,.0f} msg/s"
         )
+
+
+def _cpu(results: list[Result]) -> str:
+    server = [r.server_cpu_ms for r in results if r.server_cpu_ms is not None]
+    client = [r.client_cpu_ms for r in results if r.client_cpu_ms is not None]
+    database = [r.database_cpu_ms for r in results if r.database_cpu_ms is not None]
+    if not server or not client:
+        return ""
+    postgres = f", postgres {statistics.median(database):.2f} ms" if database else ""
+    return (
+        f"CPU/msg: server {statistics.median(server):.2f} ms, "
+        f"load generator {statistics.median(client):.2f} ms{postgres}"
+    )
 
 
 if __name__ == "__main__":

@@ -87,9 +87,9 @@ def split_field(raw: str, d: Delimiters) -> Field:
     """Split one raw field into repetitions, components and subcomponents, unescaping each part."""
     if not raw:
         return EMPTY_FIELD
-    esc, sub, comp_sep, rep_sep = d.escape, d.subcomponent, d.component, d.repetition
-    if comp_sep not in raw and rep_sep not in raw and sub not in raw and esc not in raw:
+    if _plain(raw, d):
         return Field(raw, (Repetition(((raw,),)),))  # the common case: a plain value
+    esc, sub, comp_sep, rep_sep = d.escape, d.subcomponent, d.component, d.repetition
     reps = []
     for rep in raw.split(rep_sep) if rep_sep in raw else (raw,):
         comps: tuple[tuple[str, ...], ...]
@@ -99,6 +99,11 @@ def split_field(raw: str, d: Delimiters) -> Field:
             comps = tuple([_subcomponents(c, d) for c in rep.split(comp_sep)])
         reps.append(Repetition(comps))
     return Field(raw, tuple(reps))
+
+
+def _plain(raw: str, d: Delimiters) -> bool:
+    """No separator and no escape in it: one repetition, one component, the text as it is."""
+    return not (d.component in raw or d.repetition in raw or d.subcomponent in raw or d.escape in raw)
 
 
 def _subcomponents(comp: str, d: Delimiters) -> tuple[str, ...]:
@@ -129,6 +134,8 @@ class Segment:
         raw = self.raw(number)
         if not raw:
             return ""
+        if _plain(raw, self.delimiters):  # most are: what split_field gives, without building a Field
+            return raw if component == 1 and repetition == 1 else ""
         return self.field(number).component(component, repetition)
 
     def get(self, path: str) -> str:

@@ -45,6 +45,7 @@ async def apply_feed(
         patient_id=resolution.patient_id,
         scope=sender_profile(context.config).hospital_code or context.sender,
         primary=primary,
+        new_patient=resolution.created,
     )
     resources = (
         f"Patient/{resolution.patient_id}/_history/{resolution.version_id}",

@@ -4,6 +4,7 @@ and Coverage referencing it, all in the caller's unit of work."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
 
@@ -12,6 +13,7 @@ from adapter.hl7v2.handlers import AdtHandler
 from adapter.hl7v2.senders import SenderConfig
 from adapter.mpi import PatientIndex
 from adapter.storage import MemoryStorage
+from adapter.storage.memory.resources import MemoryFhirRepository
 from mappings.person import PersonFacts
 from mappings.v2_to_fhir import SenderProfile
 from tests.unit.hl7v2.handlers.support import every, golden, read, run, utf8, values
@@ -89,6 +91,27 @@ async def test_the_same_visit_sent_again_unchanged_writes_no_new_version() -> No
     again = await run(storage, handler, utf8(A04, **{"A04-0001": "A04-0009"}))
     assert again.resources == first.resources
     assert len(await every(storage, "Encounter")) == 1 and len(await every(storage, "Coverage")) == 1
+
+
+async def test_only_a_known_persons_message_looks_up_its_visit_and_coverage(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A person created by this message has nothing stored that refers to them: no lookup is made.
+    # A second message about them finds the visit and the coverage the first one stored.
+    searched: list[str] = []
+    search = MemoryFhirRepository.search
+
+    async def counting(self: MemoryFhirRepository, resource_type: str, *args: Any, **kwargs: Any) -> Any:
+        searched.append(resource_type)
+        return await search(self, resource_type, *args, **kwargs)
+
+    monkeypatch.setattr(MemoryFhirRepository, "search", counting)
+    storage, handler = MemoryStorage(), AdtHandler(PatientIndex())
+    first = await run(storage, handler, golden(A04))
+    assert not {"Encounter", "Coverage"} & set(searched)
+    again = await run(storage, handler, utf8(A04, **{"A04-0001": "A04-0010"}))
+    assert {"Encounter", "Coverage"} <= set(searched)
+    assert again.resources == first.resources
 
 
 async def test_a_senders_profile_maps_its_own_identifier_types() -> None:

@@ -160,3 +160,20 @@ def test_header_fields_1_and_2_by_path() -> None:
 
 def test_null_values_are_kept_as_sent() -> None:
     assert parse('MSH|^~\\&|A\rPID|1||""\r').get("PID-3") == '""'
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "MSH|^~\\&|HIS|H001|DC|DC|20261129||ADT^A04^ADT_A01|C1|P|2.5\rPID|1||42^^^H001^MR~X||王^伟|plain|\\T\\x|a&b",
+        "MSH#$%*@#HIS#H001#DC#DC#20261129##ADT$A04#C1#P#2.5\rPID#1##42$$$H001$MR%X##王$伟#plain#*T*x#a@b",
+    ],
+)
+def test_value_is_the_field_component_for_every_field(text: str) -> None:
+    # Segment.value reads plain fields without building a Field: it must answer as field() does.
+    for segment in parse(text):
+        for number in range(len(segment) + 2):
+            for component in (1, 2, 4):
+                for repetition in (1, 2):
+                    expected = segment.field(number).component(component, repetition)
+                    assert segment.value(number, component, repetition) == expected
