@@ -9,8 +9,11 @@ python -m bench.sampling [--seconds 20] [--clients 16] [--people 30000] [--batch
   sandbox's population (seed 2026, today) exported and loaded with `dualcode mpi import`, and the
   people scanned are people of that index (found, not created), as at a real sampling point. With
   ``--keep DIR`` the loaded index is kept (SQLite file and keys; PostgreSQL database
-  ``dualcode_bench_sampling_<N>``) and later runs start from a copy of it. With ``--index 0`` every
-  person scanned is new to the index (created by the scan), as the first figures were taken.
+  ``dualcode_bench_sampling_<N>``) and later runs start from a copy of it (a SQLite copy is synced
+  to disk before the run starts). With ``--in-place`` SQLite runs use the kept index itself, no
+  copy: for a 16 GB index of 1,000,000 (each run's tubes and scan ids are new, ``run_tag``). With
+  ``--index 0`` every person scanned is new to the index (created by the scan), as the first
+  figures were taken.
 - ``--runs R``: R load phases per backend (a fresh copy of the index each), figures of each and
   the median; the batch is ingested after the first.
 - ``--baseline TREE``: a copy of the source tree (e.g. the code before a change) whose service runs
@@ -20,6 +23,11 @@ Every registration takes the real path: platform verify (EHC static code, HTTP t
 patient index resolve (step ``sampling``: identification only), bind.
 
 python -m bench.sampling --own [--seconds 10] [--clients 16] [--backends sqlite,postgres]
+
+python -m bench.sampling --simulator [--seconds 10] [--clients 16] [--runs R] [--baseline TREE]
+
+measures the card-platform SIMULATOR alone: its CPU per EHC verify call (static codes of 2,000
+people, ``--clients`` connections from wrk), the simulator of ``--baseline TREE`` alternated with it.
 
 measures what the sampling code itself costs, in process, without HTTP or identification: the
 closed-tube pre-check and the bind (``SamplingService.precheck`` + ``bind``) of already identified
@@ -67,11 +75,17 @@ class Variant:
     pythonpath: str | None = None
 
 
+GROW_STEP = 100_000  # the sandbox creates at most this many people a call
+
+
 def grow_people(sandbox: RunningSandbox, count: int) -> list[str]:
     """EHC static codes (``<ehc_id>:1``, reusable) of the sandbox's people 1..count (grown now)."""
-    answer = httpx.post(f"{sandbox.base_url}/sandbox/people", json={"count": count}, timeout=1800)
-    answer.raise_for_status()
-    people: list[dict[str, Any]] = answer.json()["people"]
+    people: list[dict[str, Any]] = []
+    while len(people) < count:
+        step = min(GROW_STEP, count - len(people))
+        answer = httpx.post(f"{sandbox.base_url}/sandbox/people", json={"count": step}, timeout=1800)
+        answer.raise_for_status()
+        people += answer.json()["people"]
     return [f"{person['ehc_id']}:1" for person in people]
 
 
@@ -156,14 +170,25 @@ class Index:
                 db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         print(f"  {self.backend}: index migrated in {time.perf_counter() - started:,.1f} s", flush=True)
 
-    def fresh_copy(self, tmp: Path) -> dict[str, str]:
-        """The settings of a service on a new copy of the index."""
+    def fresh_copy(self, tmp: Path, *, in_place: bool = False) -> dict[str, str]:
+        """The settings of a service on a new copy of the index, or with ``in_place`` (SQLite) on the
+        kept index itself: runs then add their registrations to it (tubes and scan ids of each run
+        are new: ``run_tag``), and no 16 GB copy is made per run."""
         if self.backend == "postgres":
             psql(f"DROP DATABASE IF EXISTS {RUN_DB}", f"CREATE DATABASE {RUN_DB} TEMPLATE {self.template}")
             url = PG_URL.format(RUN_DB)
+        elif in_place:
+            url = f"sqlite+aiosqlite:///{self.home / 'index.sqlite'}"
         else:
-            shutil.copyfile(self.home / "index.sqlite", tmp / "dualcode.sqlite")
-            url = f"sqlite+aiosqlite:///{tmp / 'dualcode.sqlite'}"
+            copy = tmp / "dualcode.sqlite"
+            started = time.perf_counter()
+            shutil.copyfile(self.home / "index.sqlite", copy)
+            # On disk before the run: otherwise the copy's dirty pages are written back during the
+            # load phase, and SQLite's first checkpoint (fsync of the database file) waits for them.
+            with copy.open("rb+") as written:
+                os.fsync(written.fileno())
+            print(f"  index copied and synced in {time.perf_counter() - started:,.1f} s", flush=True)
+            url = f"sqlite+aiosqlite:///{copy}"
         return {"DUALCODE_DATABASE_URL": url, **key_env(self.keys)}
 
 
@@ -213,9 +238,21 @@ async def load(
     }
 
 
+# wrk's Lua: each thread posts the bodies it was given, one after another, to ``path``.
+LUA_POSTS = r"""
+function request()
+  n = n + 1
+  if n > #bodies then n = 1 end
+  return wrk.format("POST", path, nil, bodies[n])
+end
+"""
+
 # wrk's Lua: each thread posts its share of the bodies (one JSON object a line), in order, and
 # counts the answers by status; done() prints one JSON line with the figures.
-WRK_LUA = r"""
+WRK_LUA = (
+    LUA_POSTS
+    + r"""
+path = "/sampling/registrations"
 local threads, count = {}, 0
 function setup(thread)
   thread:set("id", count)
@@ -230,11 +267,6 @@ function init(args)
     if i % every == id then bodies[#bodies + 1] = line end
     i = i + 1
   end
-end
-function request()
-  n = n + 1
-  if n > #bodies then n = 1 end
-  return wrk.format("POST", "/sampling/registrations", nil, bodies[n])
 end
 function response(status, headers, body)
   if status == 201 then created = created + 1
@@ -255,6 +287,7 @@ function done(summary, latency, requests)
     e.connect + e.read + e.write + e.timeout))
 end
 """
+)
 WRK_THREADS = 2
 
 
@@ -339,10 +372,34 @@ def start(tmp: Path, env: dict[str, str]) -> RunningService:
     raise AssertionError("unreachable")
 
 
+def disk_reads(pid: int) -> int:
+    """Bytes the process has read from disk so far (page-cache misses; Linux /proc/PID/io)."""
+    for line in Path(f"/proc/{pid}/io").read_text().splitlines():
+        if line.startswith("read_bytes:"):
+            return int(line.split()[1])
+    return 0
+
+
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU time a process and the processes under it (``--workers``) have used so
+    far, from Linux /proc."""
+    stats: dict[int, list[str]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stats[int(entry.name)] = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # gone meanwhile
+                continue
+    tree, total, grown = {pid}, 0.0, True
+    while grown:
+        grown = False
+        for child, fields in stats.items():
+            if child not in tree and int(fields[1]) in tree:
+                tree.add(child)
+                grown = True
+    for member in tree & stats.keys():
+        total += int(stats[member][11]) + int(stats[member][12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def run_once(
@@ -364,6 +421,7 @@ def run_once(
         "DUALCODE_SAMPLING_MAX_BATCH_LINES": str(max(args.batch_lines, 1)),
         "DUALCODE_MLLP_ENABLED": "false",
         "DUALCODE_CARDS_HOSPITAL_CODE": "H0001",
+        "DUALCODE_HTTP_WORKERS": str(args.workers),
     }
     if variant.pythonpath:
         env["PYTHONPATH"] = variant.pythonpath
@@ -372,6 +430,7 @@ def run_once(
     try:
         token = service.token("sampling", name="bench-sampling")
         cpu = {"service": cpu_seconds(service.process.pid), "sandbox": cpu_seconds(sandbox.process.pid)}
+        read_before = disk_reads(service.process.pid)
         if args.wrk:
             run = load_wrk(
                 service.base_url, token, codes, clients=args.clients, seconds=args.seconds, tag=tag, tmp=tmp
@@ -388,13 +447,15 @@ def run_once(
         rate = created / run["seconds"]
         cpu["generator"] = run["generator_cpu_s"]
         per = {k: v * 1000 / max(run["n"], 1) for k, v in cpu.items()}
+        read_kib = (disk_reads(service.process.pid) - read_before) / 1024 / max(run["n"], 1)
         figures = {"rate": rate, "p50": run["p50"], "p99": run["p99"], **per}
         name = f"{backend} {variant.name} ({'wrk' if args.wrk else 'aiohttp'}): POST /sampling/registrations"
         print(
             f"{name:<56} n={run['n']:>6}  p50={run['p50']:7.1f} ms  p99={run['p99']:7.1f} ms  "
             f"max={run['max']:7.1f} ms  {rate:7,.1f} registrations/s  {run['statuses']}  "
             f"CPU/registration: service {per['service']:.2f} ms, simulator {per['sandbox']:.2f} ms, "
-            f"load generator {per['generator']:.2f} ms  load avg {os.getloadavg()[0]:.1f}",
+            f"load generator {per['generator']:.2f} ms  service disk reads {read_kib:,.0f} KiB/registration  "
+            f"load avg {os.getloadavg()[0]:.1f}",
             flush=True,
         )
         if batch is not None:
@@ -441,6 +502,14 @@ def run_once(
     return figures
 
 
+RUN_NONCE = "".join("0123456789abcdefghijklmnopqrstuvwxyz"[int(time.time()) // 36**k % 36] for k in range(4))
+
+
+def run_tag(backend: str, run: int, variant: Variant) -> str:
+    """Tubes and scan ids of this run: new to any index (kept indexes keep earlier runs' rows)."""
+    return f"{backend[:2]}{run}{variant.name[0]}{RUN_NONCE}"
+
+
 def measure(
     backend: str,
     sandbox: RunningSandbox,
@@ -450,13 +519,16 @@ def measure(
     variants: list[Variant],
     args: argparse.Namespace,
 ) -> None:
-    batch = batch_body(batch_codes, args.batch_lines, backend[:2]) if args.batch_lines else None
+    tag = f"{backend[:2]}{RUN_NONCE}"
+    batch = batch_body(batch_codes, args.batch_lines, tag) if args.batch_lines else None
     results: dict[str, list[dict[str, float]]] = {v.name: [] for v in variants}
     for run in range(args.runs):
         for variant in variants:
             with tempfile.TemporaryDirectory() as name:
                 tmp = Path(name)
-                database = index.fresh_copy(tmp) if index else empty_database(backend, tmp)
+                database = (
+                    index.fresh_copy(tmp, in_place=args.in_place) if index else empty_database(backend, tmp)
+                )
                 figures = run_once(
                     backend=backend,
                     variant=variant,
@@ -466,7 +538,7 @@ def measure(
                     codes=codes,
                     batch=batch if run == 0 and variant.name == "new" else None,
                     args=args,
-                    tag=f"{backend[:2]}{run}{variant.name[0]}",
+                    tag=run_tag(backend, run, variant),
                 )
                 results[variant.name].append(figures)
     for name, runs in results.items():
@@ -584,6 +656,58 @@ def own(args: argparse.Namespace, backends: list[str], variants: list[Variant]) 
             )
 
 
+VERIFY_LUA = (
+    LUA_POSTS
+    + r"""
+path = "/ehc/api/v1/qrcode/verify"
+function init(args)
+  bodies, n = {}, 0
+  for line in io.lines(args[1]) do bodies[#bodies + 1] = line end
+end
+"""
+)
+
+
+def simulator_cost(args: argparse.Namespace, variants: list[Variant]) -> None:
+    """The SIMULATOR's CPU per EHC verify (static codes of 2,000 people), ``--clients`` connections
+    from wrk for ``--seconds``; with ``--baseline`` the simulator of that tree too, alternated."""
+    verify = {"time": "20261129120000", "scanner_id": "S", "city_code": "371600", "hospital_code": "H1"}
+    verify |= {"channel": "01", "step": "0101"}
+    for _ in range(args.runs):
+        for variant in variants:
+            with tempfile.TemporaryDirectory() as name:
+                tmp, saved = Path(name), os.environ.get("PYTHONPATH")
+                os.environ["PYTHONPATH"] = variant.pythonpath or str(Path(__file__).resolve().parents[1])
+                try:
+                    sandbox = start_sandbox(tmp / "sandbox.log", "--people", "1", "--his-mllp-port", "-1")
+                finally:
+                    if saved is None:
+                        del os.environ["PYTHONPATH"]
+                    else:
+                        os.environ["PYTHONPATH"] = saved
+                try:
+                    rows = [json.dumps({"qr_code": code, **verify}) for code in grow_people(sandbox, 2000)]
+                    (tmp / "bodies.ndjson").write_text("\n".join(rows) + "\n")
+                    (tmp / "verify.lua").write_text(VERIFY_LUA)
+                    cpu = cpu_seconds(sandbox.process.pid)
+                    done = subprocess.run(
+                        ["wrk", "-t", "1", "-c", str(args.clients), "-d", f"{args.seconds:.0f}s",
+                         "-s", str(tmp / "verify.lua"), "-H", "Content-Type: application/json",
+                         sandbox.base_url, "--", str(tmp / "bodies.ndjson")],
+                        capture_output=True, check=True, timeout=args.seconds + 60,
+                    )  # fmt: skip
+                    cpu = cpu_seconds(sandbox.process.pid) - cpu
+                finally:
+                    sandbox.stop()
+            out = done.stdout.decode()
+            calls = int(next(x for x in out.splitlines() if "requests in" in x).split()[0])
+            print(
+                f"simulator {variant.name}: {calls:,} EHC verify calls in {args.seconds:.0f} s, "
+                f"{cpu * 1000 / max(calls, 1):.3f} ms of CPU each  load avg {os.getloadavg()[0]:.1f}",
+                flush=True,
+            )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.sampling")
     parser.add_argument("--seconds", type=float, default=20.0, help="length of each load phase")
@@ -601,6 +725,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sqlite-only", action="store_true")
     parser.add_argument("--own", action="store_true", help="only the sampling code's own cost, in process")
     parser.add_argument("--wrk", action="store_true", help="drive the load with wrk instead of aiohttp")
+    parser.add_argument("--simulator", action="store_true", help="only the simulator's CPU per verify call")
+    parser.add_argument("--workers", type=int, default=1, help="the service's HTTP worker processes")
+    parser.add_argument(
+        "--in-place", action="store_true", help="SQLite: run on the kept index itself (no copy per run)"
+    )
     args = parser.parse_args([] if argv is None else argv)  # `python -m bench` calls main()
     backends = ["sqlite"] if args.sqlite_only else args.backends.split(",")
     if "postgres" in backends and not postgres_answers():
@@ -611,6 +740,9 @@ def main(argv: list[str] | None = None) -> None:
         variants.insert(0, Variant("base", str(args.baseline.resolve())))
     if args.own:
         own(args, backends, variants)
+        return
+    if args.simulator:
+        simulator_cost(args, variants)
         return
     scanned = args.people + (args.batch_lines if not args.index else 0)
     if args.index:

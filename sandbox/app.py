@@ -6,26 +6,27 @@ Every response carries `X-Simulator: dualcode-sandbox`, so nobody mistakes it fo
 from __future__ import annotations
 
 import sys
-from collections.abc import Awaitable, Callable
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 
 from sandbox import control, ehc, essc, his, nhsa
+from sandbox.calls import SimulatorApp, outage_answer
 from sandbox.codes import Clock, utc_now
 from sandbox.config import SandboxConfig
 from sandbox.faults import SimulatedOutage
-from sandbox.state import SIMULATOR_HEADER, SandboxState
+from sandbox.state import SandboxState
 
 
-def create_app(config: SandboxConfig | None = None, *, clock: Clock = utc_now) -> FastAPI:
-    app = FastAPI(
+def create_app(config: SandboxConfig | None = None, *, clock: Clock = utc_now) -> SimulatorApp:
+    app = SimulatorApp(
         title="dualcode sandbox (SIMULATOR)",
         description="Simulators of eSSC, EHC, NHSA and a HIS; synthetic people. Not real systems.",
     )
     app.state.sandbox = SandboxState.start(config or SandboxConfig(), clock=clock)
     for router in (control.page_router, control.router, essc.router, ehc.router, nhsa.router, his.router):
         app.include_router(router)
+    app.serve_calls([*essc.CALLS, *ehc.CALLS, *nhsa.CALLS])  # answered before FastAPI's routing
     config = config or SandboxConfig()
     app.state.his, app.state.his_webhook_secret, app.state.his_mllp = (
         his.HisState(),
@@ -42,20 +43,8 @@ def create_app(config: SandboxConfig | None = None, *, clock: Clock = utc_now) -
                 file=sys.stderr,
             )
 
-    @app.middleware("http")
-    async def mark_as_simulator(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        response.headers[SIMULATOR_HEADER[0]] = SIMULATOR_HEADER[1]
-        return response
-
     @app.exception_handler(SimulatedOutage)
     async def outage(request: Request, error: SimulatedOutage) -> Response:
-        return JSONResponse(
-            {"error": "simulated outage", "platform": error.platform},
-            status_code=503,
-            headers={SIMULATOR_HEADER[0]: SIMULATOR_HEADER[1]},
-        )
+        return JSONResponse(outage_answer(error), status_code=503)
 
     return app

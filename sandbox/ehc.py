@@ -8,15 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
-
 from mappings import InvalidIdNumber
 from mappings.identity_documents import parse_id_number
+from sandbox.calls import PlatformCall, docs_router
 from sandbox.people import RESIDENT_ID_CERT_TYPE, Person
 from sandbox.refusals import Problem, Refusal
-from sandbox.state import SandboxState, json_object, sandbox_state, text, ymd
+from sandbox.state import SandboxState, text, ymd
 
-router = APIRouter(prefix="/ehc/api/v1", tags=["EHC simulator"])
+PREFIX = "/ehc/api/v1"
 
 OK = "0000"
 ERROR_CODES: dict[Problem, str] = {
@@ -31,12 +30,8 @@ ERROR_CODES: dict[Problem, str] = {
 _VERIFY_FIELDS = ("qr_code", "time", "scanner_id", "city_code", "hospital_code", "channel", "step")
 
 
-@router.post("/qrcode/verify")
-async def verify_qr(request: Request) -> dict[str, Any]:
+async def verify_qr(state: SandboxState, body: dict[str, Any]) -> dict[str, Any]:
     """Verify a scanned EHC QR code (simulated). A suspended card answers card_status 2."""
-    state = sandbox_state(request)
-    await state.faults.apply("ehc")
-    body = await json_object(request)
     missing = [name for name in _VERIFY_FIELDS if not text(body, name)]
     if missing:
         return _refuse("bad_request", f"missing: {', '.join(missing)}")
@@ -47,12 +42,8 @@ async def verify_qr(request: Request) -> dict[str, Any]:
     return _ok({**_card(state, verified.person), "surplusNum": verified.surplus})
 
 
-@router.post("/card/query")
-async def query_card(request: Request) -> dict[str, Any]:
+async def query_card(state: SandboxState, body: dict[str, Any]) -> dict[str, Any]:
     """Look a card up by EHC ID, or by certificate type and number (simulated)."""
-    state = sandbox_state(request)
-    await state.faults.apply("ehc")
-    body = await json_object(request)
     person: Person | None
     if text(body, "ehc_id"):
         person = state.population.by_ehc_id(text(body, "ehc_id"))
@@ -65,12 +56,8 @@ async def query_card(request: Request) -> dict[str, Any]:
     return _ok(_card(state, person))
 
 
-@router.post("/card/register")
-async def register_card(request: Request) -> dict[str, Any]:
+async def register_card(state: SandboxState, body: dict[str, Any]) -> dict[str, Any]:
     """Register a card for a resident ID holder (simulated); an existing card is returned as is."""
-    state = sandbox_state(request)
-    await state.faults.apply("ehc")
-    body = await json_object(request)
     if text(body, "id_type") != RESIDENT_ID_CERT_TYPE or not text(body, "name"):
         return _refuse("bad_request", "this simulator registers id_type 01 with id_no and name")
     try:
@@ -86,6 +73,14 @@ async def register_card(request: Request) -> dict[str, Any]:
         address=text(body, "address") or None,
     )
     return _ok(_card(state, person))
+
+
+CALLS = (
+    PlatformCall("ehc", f"{PREFIX}/qrcode/verify", verify_qr),
+    PlatformCall("ehc", f"{PREFIX}/card/query", query_card),
+    PlatformCall("ehc", f"{PREFIX}/card/register", register_card),
+)
+router = docs_router(CALLS, prefix=PREFIX, tags=["EHC simulator"])
 
 
 def _card(state: SandboxState, person: Person) -> dict[str, Any]:

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
-
+from sandbox.calls import PlatformCall, docs_router
 from sandbox.people import CARD_ISSUING_REGION
 from sandbox.refusals import Problem, Refusal
-from sandbox.state import json_object, sandbox_state, text
+from sandbox.state import SandboxState, text
 
-router = APIRouter(prefix="/essc/api/v1", tags=["eSSC simulator"])
+PREFIX = "/essc/api/v1"
 
 BUSINESS_TYPES = {"01": "query", "02": "payment", "03": "other", "04": "cross-region medical care"}
 ERROR_CODES: dict[Problem, str] = {
@@ -31,12 +30,8 @@ ERROR_CODES: dict[Problem, str] = {
 PAYMENT_NOT_SIGNED = "E1005"
 
 
-@router.post("/decode")
-async def decode(request: Request) -> dict[str, Any]:
+async def decode(state: SandboxState, body: dict[str, Any]) -> dict[str, Any]:
     """Decode a scanned eSSC QR code (simulated): one successful decode per code."""
-    state = sandbox_state(request)
-    await state.faults.apply("essc")
-    body = await json_object(request)
     code, business_type = text(body, "qrCode"), text(body, "busiType")
     if not code or business_type not in BUSINESS_TYPES:
         return _refuse("E1000", "qrCode and busiType (01, 02, 03, 04) are required")
@@ -58,6 +53,10 @@ async def decode(request: Request) -> dict[str, Any]:
             "signLevel": person.essc_sign_level,
         },
     }
+
+
+CALLS = (PlatformCall("essc", f"{PREFIX}/decode", decode),)
+router = docs_router(CALLS, prefix=PREFIX, tags=["eSSC simulator"])
 
 
 def _refuse(code: str, message: str) -> dict[str, Any]:

@@ -13,13 +13,12 @@ from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Any
 
-from fastapi import APIRouter, Request
-
+from sandbox.calls import PlatformCall, docs_router
 from sandbox.people import RESIDENT_ID_CERT_TYPE, Person
 from sandbox.refusals import Problem, Refusal
-from sandbox.state import SandboxState, json_object, sandbox_state, text
+from sandbox.state import SandboxState, text
 
-router = APIRouter(prefix="/nhsa/fsi/api/rsfComIfsService", tags=["NHSA simulator"])
+PREFIX = "/nhsa/fsi/api/rsfComIfsService"
 
 ERROR_TAGS: dict[Problem, str] = {
     "bad_request": "E0000-1",
@@ -37,12 +36,8 @@ _SCAN_BUSINESS_TYPES = frozenset({"01101", "01301", "01302", "02121"})
 Transaction = Callable[[SandboxState, dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
-@router.post("/callService")
-async def call_service(request: Request) -> dict[str, Any]:
+async def call_service(state: SandboxState, envelope: dict[str, Any]) -> dict[str, Any]:
     """One NHSA transaction (simulated): the envelope's `infno` picks it."""
-    state = sandbox_state(request)
-    await state.faults.apply("nhsa")
-    envelope = await json_object(request)
     missing = [name for name in _ENVELOPE_FIELDS if not text(envelope, name)]
     try:
         if missing:
@@ -120,6 +115,8 @@ async def decode_e_voucher(state: SandboxState, data: dict[str, Any]) -> dict[st
 
 
 TRANSACTIONS: dict[str, Transaction] = {"1101": person_information, "6101": decode_e_voucher}
+CALLS = (PlatformCall("nhsa", f"{PREFIX}/callService", call_service),)
+router = docs_router(CALLS, prefix=PREFIX, tags=["NHSA simulator"])
 
 
 def _answer(

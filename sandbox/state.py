@@ -43,15 +43,6 @@ def sandbox_state(request: Request) -> SandboxState:
     return cast(SandboxState, request.app.state.sandbox)
 
 
-async def json_object(request: Request) -> dict[str, Any]:
-    """The request body as a JSON object; an empty dict when it is not one (platforms answer that)."""
-    try:
-        body = await request.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
 def text(body: dict[str, Any], name: str) -> str:
     value = body.get(name)
     return value.strip() if isinstance(value, str) else ""

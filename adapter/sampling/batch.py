@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+
+import orjson
 
 from adapter.errors import DualcodeError, InvalidBatch, InvalidRequest
 from adapter.sampling.service import Identified, SamplingService, check_tube_accepts, require_sampling
@@ -59,18 +61,30 @@ def parse_lines(
         line = Line(number)
         lines.append(line)
         try:
-            body = json.loads(row)
+            body = _json_line(row)
             if not isinstance(body, dict):
                 raise InvalidRequest("a line must be a JSON object")
             line.client_ref = text_field(body, "client_ref", required=True, limit=128)
             scanned_at = _scan_time(text_field(body, "scanned_at", required=True, limit=64) or "")
-            request = request_from_json(body, pattern=service.tube_pattern, default_point=default_point)
-            line.request = replace(request, client_ref=line.client_ref, scanned_at=scanned_at)
+            line.request = request_from_json(
+                body,
+                pattern=service.tube_pattern,
+                default_point=default_point,
+                client_ref=line.client_ref,
+                scanned_at=scanned_at,
+            )
         except json.JSONDecodeError:
             line.reject(InvalidRequest("the line is not JSON"))
         except DualcodeError as error:
             line.reject(error)
     return lines
+
+
+def _json_line(row: str) -> Any:
+    try:
+        return orjson.loads(row)  # ~5 times faster than json for a line of a batch
+    except orjson.JSONDecodeError:  # what orjson refuses (NaN, a huge number) json may still read
+        return json.loads(row)
 
 
 def _scan_time(value: str) -> datetime:

@@ -4,11 +4,11 @@ Binding is a few statements in a write unit of work (``SamplingStore.place``: co
 into the tube, store the registration; the store's uniqueness rules settle races), so concurrent
 scans into one tube never share a position and a person never gets two positions in one tube.
 With ``group_binds`` (SQLite), scans that arrive while a bind is committing are bound together
-next, in one unit of work (one transaction, one COMMIT, one audit insert: ``storage.commit_groups.GroupQueue``),
-each answered only once committed; without it (PostgreSQL, where units run side by side) each scan
-binds in a unit of its own. An offline batch binds many lines per unit (``bind_many``), in their
-order. Either way a refusal answers only its own scan, and a unit that fails as a whole is redone
-scan by scan.
+next, in one unit of work (one transaction, one COMMIT, one audit insert:
+``storage.commit_groups.GroupQueue``), each answered only once committed; without it
+(PostgreSQL, where units run side by side) each scan binds in a unit of its own. An offline batch
+binds many lines per unit (``bind_many``), in their order. Either way a refusal answers only its
+own scan, and a unit that fails as a whole is redone scan by scan.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from adapter.errors import (
     TubeFull,
     TubeNotFound,
 )
-from adapter.storage.commit_groups import GroupQueue
 from adapter.sampling.lab import oml_messages, tube_bundle
 from adapter.sampling.memo import TubeMemo
 from adapter.sampling.values import OTHER_TUBE, Registered, RegistrationRequest, masked_name
@@ -38,6 +37,7 @@ from adapter.security.audit import Auditor
 from adapter.security.audit_writer import AuditWriter
 from adapter.security.caller import Caller
 from adapter.security.scopes import ADMIN_SCOPE, SAMPLING_SCOPE
+from adapter.storage.commit_groups import GroupQueue
 from adapter.storage.ports import Storage, UnitOfWork
 from adapter.storage.records import AuditRecord, SamplingRegistration, SamplingTube
 

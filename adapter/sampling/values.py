@@ -83,9 +83,15 @@ def text_field(body: dict[str, Any], name: str, *, required: bool = False, limit
 
 
 def request_from_json(
-    body: object, *, pattern: re.Pattern[str], default_point: str | None
+    body: object,
+    *,
+    pattern: re.Pattern[str],
+    default_point: str | None,
+    client_ref: str | None = None,
+    scanned_at: datetime | None = None,
 ) -> RegistrationRequest:
-    """The request a JSON object describes (one registration, or one line of a batch)."""
+    """The request a JSON object describes (one registration, or one line of a batch: with its
+    ``client_ref`` and ``scanned_at``)."""
     if not isinstance(body, dict):
         raise InvalidRequest("the body must be a JSON object")
     kind = text_field(body, "kind")
@@ -104,6 +110,8 @@ def request_from_json(
         pool_size=check_pool_size(body.get("pool_size")),
         kind=kind,  # type: ignore[arg-type]  # checked against KINDS
         name=text_field(body, "name", limit=64),
+        client_ref=client_ref,
+        scanned_at=scanned_at,
     )
 
 

@@ -118,6 +118,12 @@ def test_typed_id_number_with_name_and_bad_input(
     pharmacy = service.token("pharmacy", name="pharmacy-not-sampling")
     refused = register(service, pharmacy, sandbox.issue("ehc", str(people[22]["id_number"])), "TUBE20001", 5)
     assert refused.status_code == 403 and error_code(refused) == "DC-2003"
+    body = {"code": sandbox.issue("ehc", str(people[22]["id_number"])), "tube": "TUBE20001", "pool_size": 5}
+    url = f"{service.base_url}/sampling/registrations"
+    anonymous = httpx.post(url, json={**body, "point": POINT}, timeout=30)
+    assert anonymous.status_code == 401 and error_code(anonymous) == "DC-2001"
+    forged = httpx.post(url, json={**body, "point": POINT}, headers=bearer("not.a.token"), timeout=30)
+    assert forged.status_code == 401 and error_code(forged) == "DC-2002"
     view = httpx.get(f"{service.base_url}/sampling/tubes/TUBE20001", headers=bearer(token)).json()
     assert view["filled"] == 1  # nothing of the refused scans landed
 

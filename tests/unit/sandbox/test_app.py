@@ -154,3 +154,40 @@ async def test_faults_make_a_platform_fail_then_recover(client: httpx.AsyncClien
     assert (await client.get("/sandbox/faults")).json()["nhsa"] == {"mode": "slow", "delay_s": 0.01}
     await client.post("/sandbox/faults", json={"platform": "*", "mode": "ok"})
     assert (await client.post("/essc/api/v1/decode", json={})).status_code == 200
+
+
+async def test_platform_calls_are_answered_before_routing_as_their_routes_answer() -> None:
+    """The platform calls skip FastAPI (its cost is the simulator's cost on a shared machine), and
+    answer exactly what the same handlers answer as FastAPI routes (what /docs describes)."""
+    fast, routed = create_app(SandboxConfig(seed=21, people=6)), create_app(SandboxConfig(seed=21, people=6))
+    routed.serve_calls([])
+    through_fastapi: list[str] = []
+
+    @fast.middleware("http")
+    async def count(request: Any, call_next: Any) -> Any:
+        through_fastapi.append(request.url.path)
+        return await call_next(request)
+
+    answers: dict[str, list[tuple[int, str, Any]]] = {}
+    for name, app in (("fast", fast), ("routed", routed)):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as c:
+            person = await first_person(c)
+            static = await issue(c, "ehc-static", person["id_number"])
+            verify = {"qr_code": static, "time": "1", "scanner_id": "S", "city_code": "C"}
+            verify |= {"hospital_code": "H", "channel": "01", "step": "s"}
+            got = [
+                await c.post("/ehc/api/v1/qrcode/verify", json=verify),
+                await c.post("/ehc/api/v1/qrcode/verify", json=verify),  # surplusNum counts down
+                await c.post("/ehc/api/v1/qrcode/verify", content=b"not json"),
+                await c.post("/ehc/api/v1/card/query", json={"ehc_id": person["ehc_id"]}),
+                await c.post("/essc/api/v1/decode", json={"qrCode": "x", "busiType": "01"}),
+                await c.post("/nhsa/fsi/api/rsfComIfsService/callService", json=nhsa_envelope("2207", {})),
+            ]
+            await c.post("/sandbox/faults", json={"platform": "ehc", "mode": "fail"})
+            got.append(await c.post("/ehc/api/v1/card/query", json={}))
+            answers[name] = [(a.status_code, a.headers["X-Simulator"], a.json()) for a in got]
+    assert answers["fast"] == answers["routed"]
+    assert [status for status, _, _ in answers["fast"]] == [200] * 6 + [503]
+    assert answers["fast"][1][2]["data"]["surplusNum"] == answers["fast"][0][2]["data"]["surplusNum"] - 1
+    assert through_fastapi and not [path for path in through_fastapi if not path.startswith("/sandbox/")]
