@@ -10,8 +10,9 @@ python -m bench.sampling [--seconds 20] [--clients 16] [--people 30000] [--batch
   people scanned are people of that index (found, not created), as at a real sampling point. With
   ``--keep DIR`` the loaded index is kept (SQLite file and keys; PostgreSQL database
   ``dualcode_bench_sampling_<N>``) and later runs start from a copy of it (a SQLite copy is synced
-  to disk before the run starts). With ``--in-place`` SQLite runs use the kept index itself, no
-  copy: for a 16 GB index of 1,000,000 (each run's tubes and scan ids are new, ``run_tag``). With
+  to disk before the run starts). With ``--in-place`` runs use the kept index itself (the SQLite
+  file, or the PostgreSQL database), no copy: for an index of 1,000,000 (16 GB on SQLite, ~20 GB
+  on PostgreSQL; each run's tubes and scan ids are new, ``run_tag``). With
   ``--index 0`` every person scanned is new to the index (created by the scan), as the first
   figures were taken.
 - ``--runs R``: R load phases per backend (a fresh copy of the index each), figures of each and
@@ -171,10 +172,13 @@ class Index:
         print(f"  {self.backend}: index migrated in {time.perf_counter() - started:,.1f} s", flush=True)
 
     def fresh_copy(self, tmp: Path, *, in_place: bool = False) -> dict[str, str]:
-        """The settings of a service on a new copy of the index, or with ``in_place`` (SQLite) on the
-        kept index itself: runs then add their registrations to it (tubes and scan ids of each run
-        are new: ``run_tag``), and no 16 GB copy is made per run."""
-        if self.backend == "postgres":
+        """The settings of a service on a new copy of the index, or with ``in_place`` on the kept index
+        itself (the SQLite file, or the PostgreSQL template database): runs then add their
+        registrations to it (tubes and scan ids of each run are new: ``run_tag``), and no 16 GB copy
+        is made per run."""
+        if self.backend == "postgres" and in_place:  # a 1M database is ~20 GB: no copy per run
+            url = PG_URL.format(self.template)
+        elif self.backend == "postgres":
             psql(f"DROP DATABASE IF EXISTS {RUN_DB}", f"CREATE DATABASE {RUN_DB} TEMPLATE {self.template}")
             url = PG_URL.format(RUN_DB)
         elif in_place:
@@ -728,7 +732,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--simulator", action="store_true", help="only the simulator's CPU per verify call")
     parser.add_argument("--workers", type=int, default=1, help="the service's HTTP worker processes")
     parser.add_argument(
-        "--in-place", action="store_true", help="SQLite: run on the kept index itself (no copy per run)"
+        "--in-place", action="store_true", help="run on the kept index itself (no copy per run)"
     )
     args = parser.parse_args([] if argv is None else argv)  # `python -m bench` calls main()
     backends = ["sqlite"] if args.sqlite_only else args.backends.split(",")
