@@ -43,6 +43,8 @@ from adapter.storage.keys import load_token_signing_key, load_vault
 from adapter.web.routes import router as web_router
 
 log = logging.getLogger("dualcode.app")
+# Hot routes the outermost middleware calls itself, past FastAPI's routing (adapter.http.middleware).
+DIRECT_PATHS = frozenset({"/fhir/Patient/$resolve-card"})
 
 
 def create_app(settings: Settings, *, on_ready: Callable[[Services], None] | None = None) -> FastAPI:
@@ -113,7 +115,6 @@ def create_app(settings: Settings, *, on_ready: Callable[[Services], None] | Non
         docs_url="/docs",
         redoc_url=None,
     )
-    app.add_middleware(ServiceMiddleware, max_body_bytes=settings.max_body_bytes, metrics=metrics)
     app.add_exception_handler(DualcodeError, _render_error)
     app.add_exception_handler(StarletteHTTPException, _render_http_exception)
     app.add_exception_handler(RequestValidationError, _render_validation_error)
@@ -124,6 +125,12 @@ def create_app(settings: Settings, *, on_ready: Callable[[Services], None] | Non
     app.include_router(outbox_router)
     app.include_router(sampling_router)
     app.include_router(web_router)
+    app.add_middleware(
+        ServiceMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        metrics=metrics,
+        direct=[route for route in fhir_router.routes if getattr(route, "path", None) in DIRECT_PATHS],
+    )
     return app
 
 

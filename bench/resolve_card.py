@@ -4,10 +4,16 @@ with `dualcode mpi import` into SQLite).
 1. In-process MPI lookup by any identifier (ID number, SSC card number or identification code, EHC ID
    or master index, NHSA psn_no, picked at random): a read-only unit of work, ``identities.find`` and
    reading the Patient; and ``PatientIndex.resolve`` with that one identifier (a write unit of work:
-   it audits). p50/p99 per population size: the cost must not grow with the population.
+   it audits), one after the other; then the finds again with no write between them (a commit
+   drops every reader's SQLite page cache). p50/p99 per population size: the cost must not grow
+   with the population.
 2. ``POST /fhir/Patient/$resolve-card`` over HTTP: `dualcode serve` on the loaded database and
    `dualcode sandbox` (same seed, same people) as separate processes, EHC static codes, 16 concurrent
    clients (the load generator shares the 2 cores): median/p99 and requests/s.
+
+3. With ``--asgi`` instead of 2.: the CPU per scan through the app in this process (raw ASGI calls,
+   16 concurrent tasks, the sandbox still a process of its own): the figure to compare two versions
+   with on a busy machine (run each with ``PYTHONPATH`` set to its tree, alternating).
 
 Run: ``.venv/bin/python -m bench.resolve_card [--sizes 10000,1000000] [--data-dir DIR --loaded N]``.
 ``--data-dir`` reuses a directory where `dualcode mpi import` already loaded the first N people of
@@ -37,10 +43,11 @@ from adapter.mpi.import_records import IDENTIFIER_FIELDS
 from adapter.settings import Settings
 from adapter.storage import SqlStorage
 from adapter.storage.keys import load_vault
+from adapter.storage.records import IdentityLink
 from bench.resolve_card_http import measure_http
 from bench.stats import latency_line
 from mappings.codes import IdentifierKey, default_identifier_systems
-from mappings.person import PersonFacts, identifier_of
+from mappings.person import FactIdentifier, PersonFacts, identifier_of
 from sandbox.export import ExportSpec, export_file
 
 SYSTEMS = default_identifier_systems()
@@ -90,6 +97,15 @@ def sample(population: Path, size: int, count: int) -> list[dict[str, Any]]:
     return chosen
 
 
+async def _find_and_read(storage: SqlStorage, identifier: FactIdentifier) -> IdentityLink:
+    async with storage.unit_of_work(read_only=True) as uow:
+        link = await uow.identities.find(identifier.system, identifier.value)
+        if link is None:
+            raise RuntimeError("an imported person was not found")
+        await uow.resources.read("Patient", link.patient_id)
+    return link
+
+
 async def lookups(data_dir: Path, people: Sequence[dict[str, Any]], size: int) -> None:
     settings = Settings(**{k.removeprefix("DUALCODE_").lower(): v for k, v in key_env(data_dir).items()})
     storage = SqlStorage(settings.database_url, load_vault(settings))
@@ -101,11 +117,7 @@ async def lookups(data_dir: Path, people: Sequence[dict[str, Any]], size: int) -
             field, key = rng.choice(FIELDS)
             identifier = identifier_of(SYSTEMS, key, person[field])
             started = time.perf_counter()
-            async with storage.unit_of_work(read_only=True) as uow:
-                link = await uow.identities.find(identifier.system, identifier.value)
-                if link is None:
-                    raise RuntimeError("an imported person was not found")
-                await uow.resources.read("Patient", link.patient_id)
+            link = await _find_and_read(storage, identifier)
             find_s.append(time.perf_counter() - started)
             facts = PersonFacts(source="ehc", identifiers=(identifier,))
             started = time.perf_counter()
@@ -114,10 +126,18 @@ async def lookups(data_dir: Path, people: Sequence[dict[str, Any]], size: int) -
             resolve_s.append(time.perf_counter() - started)
             if resolution.created or resolution.patient_id != link.patient_id:
                 raise RuntimeError("resolve did not find the imported person")
+        reads_s: list[float] = []  # then the same lookups with no write between them (pages warm from above)
+        for person in people:
+            field, key = rng.choice(FIELDS)
+            identifier = identifier_of(SYSTEMS, key, person[field])
+            started = time.perf_counter()
+            await _find_and_read(storage, identifier)
+            reads_s.append(time.perf_counter() - started)
     finally:
         await storage.close()
     print(latency_line(f"find by any identifier + read @ {size:,}", find_s), flush=True)
     print(latency_line(f"PatientIndex.resolve by one identifier @ {size:,}", resolve_s), flush=True)
+    print(latency_line(f"find + read again, no writes between @ {size:,}", reads_s), flush=True)
 
 
 def main(
@@ -127,6 +147,7 @@ def main(
     max_import_seconds: float = 600.0,
     http: bool = True,
     workers: tuple[int, ...] = (1,),
+    asgi: bool = False,
 ) -> None:
     print(f"== resolve an already-known person (SQLite), load avg {os.getloadavg()[0]:.1f} ==")
     with tempfile.TemporaryDirectory() as tmp:
@@ -146,8 +167,9 @@ def main(
                 print(f"  (the database holds {loaded:,} people; lookups pick among the first {size:,})")
             people = sample(population, size, LOOKUPS)
             asyncio.run(lookups(directory, people, size))
-            if http:
-                for line in measure_http(directory, key_env(directory), people, size, workers=workers):
+            if http or asgi:
+                env = key_env(directory)
+                for line in measure_http(directory, env, people, size, workers=workers, asgi=asgi):
                     print(line, flush=True)
 
 
@@ -161,6 +183,7 @@ if __name__ == "__main__":
     parser.add_argument("--max-import-seconds", type=float, default=600.0)
     parser.add_argument("--no-http", action="store_true", help="in-process lookups only")
     parser.add_argument("--workers", default="1", help="HTTP worker processes to measure, e.g. 1,2")
+    parser.add_argument("--asgi", action="store_true", help="CPU per scan in process instead of HTTP")
     arguments = parser.parse_args()
     main(
         tuple(int(s) for s in arguments.sizes.split(",")),
@@ -169,4 +192,5 @@ if __name__ == "__main__":
         arguments.max_import_seconds,
         not arguments.no_http,
         tuple(int(w) for w in arguments.workers.split(",")),
+        arguments.asgi,
     )

@@ -11,6 +11,8 @@ which cost the shared cores about as much per request as the service: both are p
 from __future__ import annotations
 
 import asyncio
+import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -23,6 +25,8 @@ import aiohttp
 import httpx
 import orjson
 
+from adapter.app import create_app
+from adapter.settings import Settings
 from bench import wrk
 from bench.fhir_http import hello_peer
 from bench.load import LoadResult
@@ -110,7 +114,9 @@ def measure_http(
     size: int,
     *,
     workers: Sequence[int] = (1,),
+    asgi: bool = False,
 ) -> list[str]:
+    """The HTTP runs; with ``asgi`` the in-process CPU per scan instead (``measure_asgi``)."""
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
         sandbox = start_sandbox(size, Path(tmp) / "sandbox.log")
@@ -118,6 +124,9 @@ def measure_http(
         try:
             codes = [sandbox.issue("ehc-static", str(p["id_number"])) for p in people[:CODES]]
             bodies = [body(code) for code in codes]
+            if asgi:
+                env = {**db_env, **sandbox_env(sandbox), "DUALCODE_CARDS_HOSPITAL_CODE": HOSPITAL}
+                return [*lines, measure_asgi(env, bodies, f"resolve-card in process @ {size:,}")]
             for count in workers:
                 for label, settings in VARIANTS:
                     env = {
@@ -136,6 +145,78 @@ def measure_http(
     return lines
 
 
+def measure_asgi(env: dict[str, str], bodies: Sequence[dict[str, Any]], name: str, rounds: int = 4) -> str:
+    """CPU per scan through the whole app in this process: raw ASGI calls (no sockets, no server,
+    no load generator), CLIENTS concurrent tasks, ``rounds`` rounds of 2,000 scans after every code
+    was scanned twice; the median round. The steadiest figure for an A/B on a busy machine."""
+    saved = {k: v for k, v in os.environ.items() if k.startswith("DUALCODE_")}
+    for key in saved:
+        del os.environ[key]
+    os.environ.update({**env, "DUALCODE_MLLP_ENABLED": "false"})
+    try:
+        rounds_us = asyncio.run(_asgi_rounds([orjson.dumps(b) for b in bodies], rounds))
+    finally:
+        for key in [k for k in os.environ if k.startswith("DUALCODE_")]:
+            del os.environ[key]
+        os.environ.update(saved)
+    shown = ", ".join(f"{us:,.0f}" for us in rounds_us)
+    return f"{name:<48} CPU {statistics.median(rounds_us):,.0f} µs/scan (median; rounds {shown})"
+
+
+async def _asgi_rounds(raw: Sequence[bytes], rounds: int) -> list[float]:
+    app = create_app(Settings())  # from the environment measure_asgi set
+    async with app.router.lifespan_context(app):
+        token = app.state.services.tokens.issue("bench-cards", scopes=["system/Patient.r"]).token
+        headers = [
+            (b"authorization", f"Bearer {token}".encode()),
+            (b"content-type", b"application/fhir+json"),
+        ]
+
+        async def scan(content: bytes) -> None:
+            scope = {
+                "type": "http",
+                "asgi": {"version": "3.0"},
+                "http_version": "1.1",
+                "method": "POST",
+                "scheme": "http",
+                "path": "/fhir/Patient/$resolve-card",
+                "raw_path": b"/fhir/Patient/$resolve-card",
+                "root_path": "",
+                "query_string": b"",
+                "server": ("127.0.0.1", 8000),
+                "client": ("127.0.0.1", 50000),
+                "headers": [*headers, (b"content-length", str(len(content)).encode())],
+            }
+            messages = [{"type": "http.request", "body": content, "more_body": False}]
+            statuses: list[int] = []
+
+            async def receive() -> dict[str, Any]:
+                return messages.pop() if messages else {"type": "http.disconnect"}
+
+            async def send(message: dict[str, Any]) -> None:
+                if message["type"] == "http.response.start":
+                    statuses.append(message["status"])
+
+            await app(scope, receive, send)
+            if statuses != [200]:
+                raise RuntimeError(f"a scan was answered {statuses}")
+
+        for content in [*raw, *raw]:  # first visits (numbers, coverage), then every code known
+            await scan(content)
+        results = []
+        for _ in range(rounds):
+            queue = list(range(2_000))
+
+            async def client(queue: list[int]) -> None:
+                while queue:
+                    await scan(raw[queue.pop() % len(raw)])
+
+            started = time.process_time()
+            await asyncio.gather(*(client(queue) for _ in range(CLIENTS)))
+            results.append((time.process_time() - started) / 2_000 * 1e6)
+        return results
+
+
 def _hello_peer(workers: int) -> str:
     """For scale, in the same run: a plain FastAPI hello-world under uvicorn, the same load (wrk)."""
     process, url = hello_peer(workers)
@@ -144,6 +225,26 @@ def _hello_peer(workers: int) -> str:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def service_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) the service process and its worker processes have used so far:
+    the figure a busy shared machine does not distort the way it distorts requests per second."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # the process ended meanwhile
+        if stat.parent.name == str(pid) or fields[1] == str(pid):  # fields[1]: the parent pid
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return total
+
+
+def _cpu_per_request(pid: int, before_s: float, requests: int) -> str:
+    used = service_cpu_s(pid) - before_s
+    return f"service CPU {used / max(requests, 1) * 1e6:,.0f} µs/request"
 
 
 def _one_run(tmp: Path, env: dict[str, str], bodies: Sequence[dict[str, Any]], name: str) -> list[str]:
@@ -160,9 +261,14 @@ def _one_run(tmp: Path, env: dict[str, str], bodies: Sequence[dict[str, Any]], n
             raw = [orjson.dumps(b) for b in bodies]
             headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json"}
             wrk.post_load(name, url, raw, headers=headers, connections=CLIENTS, seconds=5)  # warm-up
+            cpu_before = service_cpu_s(service.process.pid)
             result = wrk.post_load(name, url, raw, headers=headers, connections=CLIENTS, seconds=SECONDS)
-            lines.append(result.line())
-        lines.append(asyncio.run(closed_loop_post(name, url, bodies, token)).line() + "  (aiohttp)")
+            cpu = _cpu_per_request(service.process.pid, cpu_before, result.requests)
+            lines.append(f"{result.line()}  {cpu}")
+        cpu_before = service_cpu_s(service.process.pid)
+        answered = asyncio.run(closed_loop_post(name, url, bodies, token))
+        cpu = _cpu_per_request(service.process.pid, cpu_before, answered.requests)
+        lines.append(f"{answered.line()}  (aiohttp)  {cpu}")
     finally:
         service.stop()
     return lines

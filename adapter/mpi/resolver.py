@@ -167,7 +167,19 @@ async def _update(
             uow, events.PATIENT_UPDATED, patient_id, versionId=stored.version_id, source=facts.source
         )
     await events.publish_links(uow, patient_id, stored.version_id, linked)
-    return _resolution(stored, [i for i, _ in linked], flags), changed
+    settled = not changed and not linked and not flags and _all_held(identifiers, owners, patient_id)
+    return _resolution(stored, [i for i, _ in linked], flags, settled=settled), changed
+
+
+def _all_held(
+    identifiers: Sequence[FactIdentifier], owners: dict[Key, IdentityLink], patient_id: str
+) -> bool:
+    """Every identifier linked, unflagged, to this Patient (not to one merged into it)."""
+    for identifier in identifiers:
+        link = owners.get(_key(identifier))
+        if link is None or link.patient_id != patient_id or link.flagged:
+            return False
+    return True
 
 
 def _to_link(
@@ -191,7 +203,11 @@ def _to_link(
 
 
 def _resolution(
-    stored: StoredResource, linked: Sequence[FactIdentifier], flags: Sequence[ReviewFlag]
+    stored: StoredResource,
+    linked: Sequence[FactIdentifier],
+    flags: Sequence[ReviewFlag],
+    *,
+    settled: bool = False,
 ) -> Resolution:
     keys = tuple(i.key for i in linked)
-    return Resolution(stored.body, stored.id, False, keys, tuple(flags), stored.version_id)
+    return Resolution(stored.body, stored.id, False, keys, tuple(flags), stored.version_id, settled)

@@ -36,11 +36,23 @@ class PatientIndex:
         With ``deferred_audit`` the audit record is appended there instead of written in ``uow``: a
         caller trying a read-only unit first (a known person) writes it after that unit succeeds."""
         resolution, changed = await resolve_facts(uow, facts, self.systems)
+        record = self.resolve_record(resolution, source=facts.source, actor=actor, changed=changed)
+        if deferred_audit is None:
+            await uow.audit.record(record)
+        else:
+            deferred_audit.append(record)
+        return resolution
+
+    def resolve_record(
+        self, resolution: Resolution, *, source: str, actor: str, changed: bool = False
+    ) -> AuditRecord:
+        """The audit record of one resolve: also for a caller that found a settled resolution still
+        current (``Resolution.settled``, same Patient version) and answers it again unresolved."""
         action = "C" if resolution.created else ("U" if changed or resolution.linked else "R")
-        detail = {"source": facts.source, "linked": str(len(resolution.linked))}
+        detail = {"source": source, "linked": str(len(resolution.linked))}
         if resolution.flags:
             detail["flags"] = ",".join(f"{f.kind}:{f.review}" for f in resolution.flags)
-        record = self._auditor.build(
+        return self._auditor.build(
             agent=actor,
             action=action,
             operation="resolve Patient",
@@ -48,11 +60,6 @@ class PatientIndex:
             resource=f"Patient/{resolution.patient_id}/_history/{resolution.version_id}",
             detail=detail,
         )
-        if deferred_audit is None:
-            await uow.audit.record(record)
-        else:
-            deferred_audit.append(record)
-        return resolution
 
     async def match(
         self, uow: UnitOfWork, facts: PersonFacts, *, limit: int = 10, actor: str | None = None

@@ -29,7 +29,9 @@ class ReviewFlag:
 @dataclass(frozen=True, slots=True)
 class Resolution:
     """The one Patient for the facts. ``linked`` holds the keys of identifiers linked by this call
-    (None for a certificate outside the identifier table)."""
+    (None for a certificate outside the identifier table). ``settled``: nothing was decided anew:
+    every identifier of the facts was already linked (unflagged) to this Patient and the Patient
+    took nothing from them, so the same facts resolve the same way while its version stays."""
 
     patient: dict[str, Any] = field(repr=False)
     patient_id: str
@@ -37,6 +39,7 @@ class Resolution:
     linked: tuple[IdentifierKey | None, ...] = ()
     flags: tuple[ReviewFlag, ...] = ()
     version_id: int = 1
+    settled: bool = False
 
     @property
     def reference(self) -> str:

@@ -60,7 +60,14 @@ class CoverageKeeper:
 
     @staticmethod
     async def current(uow: UnitOfWork, patient_id: str) -> list[dict[str, Any]]:
-        found = await uow.resources.search(
-            "Coverage", [SearchToken("patient", None, f"Patient/{patient_id}")]
-        )
+        found = await uow.resources.search("Coverage", _of_patient(patient_id))
         return [stored.body for stored in found]
+
+    @staticmethod
+    async def versions(uow: UnitOfWork, patient_id: str) -> tuple[tuple[str, int], ...]:
+        """(id, version id) of what ``current`` returns, in its order, without reading a body."""
+        return tuple(await uow.resources.search_versions("Coverage", _of_patient(patient_id)))
+
+
+def _of_patient(patient_id: str) -> list[SearchToken]:
+    return [SearchToken("patient", None, f"Patient/{patient_id}")]

@@ -16,6 +16,8 @@ from adapter.mpi import PatientIndex
 from adapter.mpi.values import Resolution, ReviewFlag
 from adapter.scan.coverage import CoverageKeeper
 from adapter.scan.holder_facts import facts_from_holder
+from adapter.scan.known import DEFAULT_SIZE as KNOWN_SCANS
+from adapter.scan.known import KnownScan, KnownScans, scan_key
 from adapter.security.audit_writer import AuditWriter
 from adapter.storage.ports import ReadOnlyViolation, Storage, UnitOfWork
 from adapter.storage.records import AuditRecord
@@ -61,8 +63,10 @@ class CardScanService:
         audit_writer: AuditWriter,
         default_organization: str = "",
         today: Callable[[], date] = date.today,
+        remembered: int = KNOWN_SCANS,
     ) -> None:
         self._default_organization = default_organization
+        self._known = KnownScans(remembered)
         self._audit_writer = audit_writer
         self._storage, self._platforms, self._index = storage, platforms, index
         self._coverage, self._systems, self._today = coverage, systems, today
@@ -101,10 +105,21 @@ class CardScanService:
     async def _resolve(
         self, request: ScanRequest, holder: CardHolder | None, facts: PersonFacts, actor: str
     ) -> tuple[Resolution, dict[str, str] | None, tuple[dict[str, Any], ...]]:
-        """A known person with nothing new is the common scan: try it as a read-only unit of work
-        (no queue behind writers, audit written in batches); the first write it would need sends the
-        scan down the writer path instead, which redoes it from the start."""
+        """A known person with nothing new is the common scan: answered from what the last scan of the
+        same facts settled when it is still current (``known``), else tried as a read-only unit of
+        work (no queue behind writers, audit written in batches); the first write it would need sends
+        the scan down the writer path instead, which redoes it from the start."""
         if holder is None or not holder.insurance:
+            numbered = request.step not in IDENTIFICATION_ONLY
+            key = scan_key(
+                facts, (request.organization or self._default_organization) if numbered else None, numbered
+            )
+            known = self._known.get(key)
+            if known is not None:
+                answer = await self._still_known(known, facts.source, actor)
+                if answer is not None:
+                    return answer
+                self._known.forget(key)
             deferred: list[AuditRecord] = []
             try:
                 async with self._storage.unit_of_work(read_only=True) as uow:
@@ -114,9 +129,27 @@ class CardScanService:
             else:
                 for record in deferred:
                     await self._audit_writer.submit(record)
+                resolution, local, coverages = answer
+                if resolution.settled and (local is not None or not numbered):
+                    self._known.put(key, KnownScan.of(resolution, local, coverages if numbered else None))
                 return answer
         async with self._storage.unit_of_work() as uow:
             return await self._resolve_in(uow, request, holder, facts, actor, None)
+
+    async def _still_known(
+        self, known: KnownScan, source: str, actor: str
+    ) -> tuple[Resolution, dict[str, str] | None, tuple[dict[str, Any], ...]] | None:
+        """The remembered answer when the Patient and its Coverage are still at its versions (two
+        indexed reads); None when anything changed. Audited as the resolve it stands for."""
+        async with self._storage.unit_of_work(read_only=True) as uow:
+            if await uow.resources.current_version("Patient", known.patient_id) != known.version_id:
+                return None
+            if known.coverage_versions is not None:
+                if await self._coverage.versions(uow, known.patient_id) != known.coverage_versions:
+                    return None
+        resolution = known.resolution()
+        await self._audit_writer.submit(self._index.resolve_record(resolution, source=source, actor=actor))
+        return resolution, known.local_identifier(), known.coverages()
 
     async def _resolve_in(
         self,

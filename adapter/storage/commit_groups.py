@@ -2,18 +2,17 @@
 one unit of work (one transaction, one commit). Sampling binds use it (one audit insert for a whole
 group of scans); any short write that many clients send at once can.
 
-The story it was written for: a sampling bind is a few small statements, and a unit of work costs about as much again around them (on
-PostgreSQL: a pooled connection, BEGIN and COMMIT round trips and a WAL flush; on SQLite: the write
-lock, a savepoint per grouped member and a COMMIT). Sixteen sampling points scanning at once need one
-such unit per group, not per scan. The queue starts a group as soon as the previous one is
-committed, with every scan that arrived meanwhile (up to ``max_items``), in arrival order; each scan
-is answered once its group is committed. One group runs at a time (on SQLite there is one writer
-anyway; on PostgreSQL it keeps groups from locking tubes in opposite orders). How a group is bound
-(a refusal answers only its own scan; a unit that fails as a whole is redone scan by scan) is the
-runner's business
-(``SamplingService``). A waiting request that is cancelled (its client went away) does not take
-its scan out of the group: once bound it stays bound, and scanning the person again answers that
-registration.
+The story it was written for: a sampling bind is a few small statements, and a unit of work costs
+about as much again around them (on PostgreSQL: a pooled connection, BEGIN and COMMIT round trips
+and a WAL flush; on SQLite: the write lock, a savepoint per grouped member and a COMMIT). Sixteen
+sampling points scanning at once need one such unit per group, not per scan. The queue starts a
+group as soon as the previous one is committed, with every scan that arrived meanwhile (up to
+``max_items``), in arrival order; each scan is answered once its group is committed. One group runs
+at a time (on SQLite there is one writer anyway; on PostgreSQL it keeps groups from locking tubes in
+opposite orders). How a group is bound (a refusal answers only its own scan; a unit that fails as a
+whole is redone scan by scan) is the runner's business (``SamplingService``). A waiting request
+that is cancelled (its client went away) does not take its scan out of the group: once bound it
+stays bound, and scanning the person again answers that registration.
 """
 
 from __future__ import annotations

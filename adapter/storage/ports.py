@@ -97,6 +97,17 @@ class FhirRepository(Protocol):
         Deleted resources never match. Ordered by last update, newest first (then id, descending)."""
         ...
 
+    async def current_version(self, resource_type: str, resource_id: str) -> int | None:
+        """The current version id of a live resource, None when there is none or it is deleted.
+        Reads no body: a cheap check that what a caller read before is still current."""
+        ...
+
+    async def search_versions(
+        self, resource_type: str, criteria: Sequence[SearchToken], *, limit: int = 100
+    ) -> list[tuple[str, int]]:
+        """(id, version id) of each resource ``search`` would return, in its order, reading no body."""
+        ...
+
     async def history(self, resource_type: str, resource_id: str) -> list[StoredResource]:
         """All versions, newest first (deleted versions included, with deleted=True)."""
         ...

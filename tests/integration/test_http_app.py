@@ -16,6 +16,7 @@ import pytest
 from fastapi import FastAPI
 
 from adapter.app import create_app
+from adapter.http.middleware import ServiceMiddleware
 from adapter.security.logging import configure_logging
 from adapter.settings import Settings
 from tests.e2e.harness import free_port
@@ -105,3 +106,72 @@ async def test_start_up_objects_are_frozen_while_serving(tmp_path: Path) -> None
         assert gc.get_freeze_count() > max(before, 100_000)
         assert (await client.get("/healthz")).status_code == 200
     assert gc.get_freeze_count() == 0  # unfrozen at shut-down: collectable again
+
+
+async def _resolve_card_answers(
+    app: FastAPI,
+) -> tuple[list[tuple[int, str | None, str | None, object]], set[tuple[str, str]]]:
+    """Answers of $resolve-card that need no card platform: every refusal, in the order checked."""
+    async with running(app) as client:
+        tokens = app.state.services.tokens
+        reader = tokens.issue("reader", scopes=["system/Patient.r"]).token
+        no_patients = tokens.issue("other", scopes=["system/Observation.r"]).token
+        url = "/fhir/Patient/$resolve-card"
+        fixed = {"X-Request-ID": "req-0123456789"}
+        json_type = {"Content-Type": "application/fhir+json"}
+        reader_json = {**fixed, "Authorization": f"Bearer {reader}", **json_type}
+        attempts = [
+            client.post(url, headers={**fixed, "Accept": "application/xml"}),
+            client.post(url, headers=fixed),
+            client.post(url, headers={**fixed, "Authorization": "Bearer not-a-token"}),
+            client.post(
+                url, headers={**fixed, "Authorization": f"Bearer {no_patients}", **json_type}, content=b"{}"
+            ),
+            client.post(url, headers={**fixed, "Authorization": f"Bearer {reader}"}, content=b"{}"),
+            client.post(url, headers=reader_json, content=b"{"),
+            client.post(url, headers=reader_json, content=b"{}"),
+            client.post(url, headers={**fixed, "Content-Length": "99999999"}, content=b"{}"),
+        ]
+        answers = []
+        for attempt in attempts:
+            answer = await attempt
+            auth = answer.headers.get("www-authenticate")
+            answers.append((answer.status_code, answer.headers.get("x-request-id"), auth, answer.json()))
+        metrics = (await client.get("/metrics")).text
+    assert 'route="/fhir/Patient/$resolve-card",status="401"} 2.0' in metrics
+    layer = app.middleware_stack
+    while not isinstance(layer, ServiceMiddleware):
+        layer = layer.app  # type: ignore[union-attr]
+    return answers, set(layer.direct)
+
+
+async def test_resolve_card_called_past_the_router_answers_as_the_routed_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    direct, called_directly = await _resolve_card_answers(create_app(settings_for(tmp_path)))
+    assert called_directly == {("POST", "/fhir/Patient/$resolve-card")}
+    monkeypatch.setattr("adapter.app.DIRECT_PATHS", frozenset())
+    routed, none = await _resolve_card_answers(create_app(settings_for(tmp_path)))
+    assert none == set()
+    assert [status for status, *_ in direct] == [406, 401, 401, 403, 415, 400, 400, 413]
+    assert direct == routed
+
+
+async def test_an_unexpected_exception_on_a_direct_route_is_a_500_outcome(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, log_stream: io.StringIO
+) -> None:
+    async def broken(self: object, body: object, caller: object) -> None:
+        raise RuntimeError("secret internal detail")
+
+    monkeypatch.setattr("adapter.fhir.patient_operations.PatientOperations.resolve_card", broken)
+    app = create_app(settings_for(tmp_path))
+    async with running(app) as client:
+        token = app.state.services.tokens.issue("reader", scopes=["system/Patient.r"]).token
+        answer = await client.post(
+            "/fhir/Patient/$resolve-card",
+            headers={"Authorization": f"Bearer {token}", "X-Request-ID": "req-abcdef12"},
+            json={"resourceType": "Parameters"},
+        )
+    assert answer.status_code == 500 and answer.headers["X-Request-ID"] == "req-abcdef12"
+    assert answer.json()["issue"][0]["details"]["coding"][0]["code"] == "DC-9000"
+    assert "secret internal detail" not in answer.text

@@ -107,6 +107,24 @@ class MemoryFhirRepository:
         limit: int = 100,
         offset: int = 0,
     ) -> list[StoredResource]:
+        return [
+            _stored(resource_type, v)
+            for v in self._matching(resource_type, criteria)[offset : offset + limit]
+        ]
+
+    async def current_version(self, resource_type: str, resource_id: str) -> int | None:
+        versions = self._tx.check().versions.get(resource_type, {}).get(resource_id)
+        if not versions or versions[-1].deleted:
+            return None
+        return versions[-1].version_id
+
+    async def search_versions(
+        self, resource_type: str, criteria: Sequence[SearchToken], *, limit: int = 100
+    ) -> list[tuple[str, int]]:
+        return [(v.resource_id, v.version_id) for v in self._matching(resource_type, criteria)[:limit]]
+
+    def _matching(self, resource_type: str, criteria: Sequence[SearchToken]) -> list[Version]:
+        """Current live versions matching every criterion, in search order."""
         state = self._tx.check()
         by_id = state.versions.get(resource_type, {})
         ids: set[str] | None = None
@@ -117,7 +135,7 @@ class MemoryFhirRepository:
         current = [by_id[i][-1] for i in candidates]
         live = [v for v in current if not v.deleted]
         live.sort(key=lambda v: (v.last_updated, v.resource_id), reverse=True)
-        return [_stored(resource_type, v) for v in live[offset : offset + limit]]
+        return live
 
     async def history(self, resource_type: str, resource_id: str) -> list[StoredResource]:
         versions = self._versions(resource_type, resource_id)

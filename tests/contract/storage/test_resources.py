@@ -193,3 +193,33 @@ async def test_history_and_delete(storage: Storage) -> None:
         revived, created = await uow.resources.update(patient(id="hist"))
         assert not created and revived.version_id == 4
         assert (await uow.resources.read("Patient", "hist")).version_id == 4
+
+
+async def test_current_version_follows_updates_and_deletes(storage: Storage) -> None:
+    async with storage.unit_of_work() as uow:
+        assert await uow.resources.current_version("Patient", "ver") is None
+        await uow.resources.create(patient(id="ver"))
+        assert await uow.resources.current_version("Patient", "ver") == 1
+        assert await uow.resources.current_version("Observation", "ver") is None
+        await uow.resources.update(patient(id="ver", active=True))
+        assert await uow.resources.current_version("Patient", "ver") == 2
+        await uow.resources.delete("Patient", "ver")
+        assert await uow.resources.current_version("Patient", "ver") is None
+    async with storage.unit_of_work(read_only=True) as uow:
+        assert await uow.resources.current_version("Patient", "ver") is None
+
+
+async def test_search_versions_are_what_search_returns(storage: Storage) -> None:
+    token = identifier_token("TEST-0008")
+    async with storage.unit_of_work() as uow:
+        for i in range(4):
+            await uow.resources.create(patient("TEST-0008", id=f"sv{i}"), tokens=[token])
+        await uow.resources.update(patient("TEST-0008", id="sv1", active=True), tokens=[token])
+        await uow.resources.delete("Patient", "sv2")
+        await uow.resources.create(patient("TEST-0009", id="other"), tokens=[identifier_token("TEST-0009")])
+    async with storage.unit_of_work(read_only=True) as uow:
+        found = await uow.resources.search("Patient", [token])
+        versions = await uow.resources.search_versions("Patient", [token])
+        assert versions == [(r.id, r.version_id) for r in found] == [("sv1", 2), ("sv3", 1), ("sv0", 1)]
+        assert await uow.resources.search_versions("Patient", [token], limit=1) == [("sv1", 2)]
+        assert await uow.resources.search_versions("Patient", [identifier_token("TEST-9999")]) == []

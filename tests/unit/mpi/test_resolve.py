@@ -63,6 +63,26 @@ async def test_a_second_scan_finds_the_same_patient_and_writes_nothing_new(
         assert [a.action for a in audits] == ["R"]
 
 
+async def test_only_a_resolve_that_decided_nothing_anew_is_settled(
+    storage: MemoryStorage, index: PatientIndex
+) -> None:
+    async with storage.unit_of_work() as uow:
+        first = await index.resolve(uow, person(1), actor="a")
+    assert not first.settled  # created
+    async with storage.unit_of_work() as uow:
+        assert (await index.resolve(uow, person(1), actor="a")).settled
+    psn = identifier_of(SYSTEMS, IdentifierKey.NHSA_PSN_NO, "PSN-TEST-9")
+    with_psn = person(1, identifiers=(*person(1).identifiers, psn))
+    async with storage.unit_of_work() as uow:
+        linked = await index.resolve(uow, with_psn, actor="a")
+    assert linked.linked and not linked.settled  # a new identifier was linked
+    async with storage.unit_of_work() as uow:
+        assert (await index.resolve(uow, with_psn, actor="a")).settled
+    async with storage.unit_of_work() as uow:
+        conflicting = await index.resolve(uow, person(1, name="李四"), actor="a")
+    assert conflicting.flags and not conflicting.settled  # sent to review
+
+
 async def test_any_linked_identifier_resolves_and_new_ones_are_linked(
     storage: MemoryStorage, index: PatientIndex
 ) -> None:

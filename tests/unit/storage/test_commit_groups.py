@@ -11,9 +11,9 @@ import pytest
 
 from adapter.errors import ServiceUnavailable
 from adapter.sampling import Registered, RegistrationRequest
-from adapter.storage.commit_groups import GroupQueue
 from adapter.sampling.service import Identified
 from adapter.storage import MemoryStorage
+from adapter.storage.commit_groups import GroupQueue
 from tests.unit.sampling.fakes import SAMPLER, FakeScanner, make_service
 from tests.unit.sampling.test_service import BreakingStorage
 

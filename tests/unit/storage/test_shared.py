@@ -86,3 +86,39 @@ def test_stored_json_reads_back_as_the_json_module_would(value: object) -> None:
         read = load_json(text)
         assert read == json.loads(reference)
         assert json.dumps(read) == json.dumps(json.loads(reference))  # same types: an int stays an int
+
+
+@pytest.mark.parametrize("value", JSON_BODIES)
+def test_long_numbers_are_found_in_json_with_whitespace(value: object) -> None:
+    # Not how we write, but how a client or another tool might: spaces, newlines, signs.
+    for text in (json.dumps(value, indent=2), json.dumps(value, separators=(" , ", " : "))):
+        read = load_json(text.encode())
+        assert json.dumps(read) == json.dumps(json.loads(text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        b"-18446744073709551617",
+        b" 18446744073709551616",
+        b"[ \n -18446744073709551617]",
+        b'{"a":\t-99999999999999999999}',
+    ],
+)
+def test_a_long_number_anywhere_keeps_every_digit(text: bytes) -> None:
+    read = load_json(text)
+    assert json.dumps(read) == json.dumps(json.loads(text))
+    assert "e+" not in json.dumps(read)
+
+
+def test_long_digits_inside_strings_keep_the_fast_reading(monkeypatch: pytest.MonkeyPatch) -> None:
+    def slow(raw: bytes) -> object:
+        raise AssertionError("read with json.loads")
+
+    monkeypatch.setattr("adapter.storage.shared.json.loads", slow)
+    body = b'{"psn_no":"37160000000000000000","id":"a-1234567890123456789012","n":[1,-2]}'
+    assert load_json(body) == {
+        "psn_no": "37160000000000000000",
+        "id": "a-1234567890123456789012",
+        "n": [1, -2],
+    }
