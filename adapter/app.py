@@ -44,7 +44,7 @@ from adapter.web.routes import router as web_router
 
 log = logging.getLogger("dualcode.app")
 # Hot routes the outermost middleware calls itself, past FastAPI's routing (adapter.http.middleware).
-DIRECT_PATHS = frozenset({"/fhir/Patient/$resolve-card"})
+DIRECT_PATHS = frozenset({"/fhir/Patient/$resolve-card", "/sampling/registrations"})
 
 
 def create_app(settings: Settings, *, on_ready: Callable[[Services], None] | None = None) -> FastAPI:
@@ -129,7 +129,11 @@ def create_app(settings: Settings, *, on_ready: Callable[[Services], None] | Non
         ServiceMiddleware,
         max_body_bytes=settings.max_body_bytes,
         metrics=metrics,
-        direct=[route for route in fhir_router.routes if getattr(route, "path", None) in DIRECT_PATHS],
+        direct=[
+            route
+            for route in (*fhir_router.routes, *sampling_router.routes)
+            if getattr(route, "path", None) in DIRECT_PATHS
+        ],
     )
     return app
 

@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from adapter.app import create_app
 from adapter.http.middleware import ServiceMiddleware
 from adapter.security.logging import configure_logging
+from adapter.security.scopes import SAMPLING_SCOPE
 from adapter.settings import Settings
 from tests.e2e.harness import free_port
 
@@ -149,7 +150,7 @@ async def test_resolve_card_called_past_the_router_answers_as_the_routed_path(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     direct, called_directly = await _resolve_card_answers(create_app(settings_for(tmp_path)))
-    assert called_directly == {("POST", "/fhir/Patient/$resolve-card")}
+    assert called_directly == {("POST", "/fhir/Patient/$resolve-card"), ("POST", "/sampling/registrations")}
     monkeypatch.setattr("adapter.app.DIRECT_PATHS", frozenset())
     routed, none = await _resolve_card_answers(create_app(settings_for(tmp_path)))
     assert none == set()
@@ -175,3 +176,42 @@ async def test_an_unexpected_exception_on_a_direct_route_is_a_500_outcome(
     assert answer.status_code == 500 and answer.headers["X-Request-ID"] == "req-abcdef12"
     assert answer.json()["issue"][0]["details"]["coding"][0]["code"] == "DC-9000"
     assert "secret internal detail" not in answer.text
+
+
+async def _registration_refusals(app: FastAPI) -> list[tuple[int, str | None, str | None, object]]:
+    """Answers of POST /sampling/registrations that need no card platform, in the order checked."""
+    async with running(app) as client:
+        tokens = app.state.services.tokens
+        point = tokens.issue("point-1", scopes=[SAMPLING_SCOPE]).token
+        reader = tokens.issue("reader", scopes=["system/Patient.r"]).token
+        url = "/sampling/registrations"
+        fixed = {"X-Request-ID": "req-0123456789", "Content-Type": "application/json"}
+        as_point = {**fixed, "Authorization": f"Bearer {point}"}
+        attempts = [
+            client.post(url, headers=fixed, content=b"{}"),
+            client.post(url, headers={**fixed, "Authorization": "Bearer not-a-token"}, content=b"{}"),
+            client.post(url, headers={**fixed, "Authorization": f"Bearer {reader}"}, json=_SCAN),
+            client.post(url, headers=as_point, content=b"{"),
+            client.post(url, headers=as_point, json={**_SCAN, "tube": "bad tube!"}),
+            client.post(url, headers=as_point, json={**_SCAN, "pool_size": 7}),
+            client.post(url, headers={**as_point, "Content-Length": "99999999"}, content=b"{}"),
+        ]
+        answers = []
+        for attempt in attempts:
+            answer = await attempt
+            auth = answer.headers.get("www-authenticate")
+            answers.append((answer.status_code, answer.headers.get("x-request-id"), auth, answer.json()))
+    return answers
+
+
+_SCAN = {"code": "not-a-known-code-shape", "tube": "TUBE10001", "point": "P1", "pool_size": 10}
+
+
+async def test_a_registration_called_past_the_router_answers_as_the_routed_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    direct = await _registration_refusals(create_app(settings_for(tmp_path / "direct")))
+    monkeypatch.setattr("adapter.app.DIRECT_PATHS", frozenset())
+    routed = await _registration_refusals(create_app(settings_for(tmp_path / "routed")))
+    assert [status for status, *_ in direct] == [401, 401, 403, 400, 400, 400, 413]
+    assert direct == routed
