@@ -6,8 +6,10 @@ one ``await`` per statement still, but nothing is awaited inside.
 
 Nothing may block the loop, so:
 
-- writers queue on an asyncio lock (one writer per process) and take SQLite's write lock with
-  BEGIN IMMEDIATE; when another *process* holds it, the driver does not wait (busy_timeout=0):
+- writers queue on an asyncio lock (one writer per process), then for the writers' turn across
+  processes (``writer_lock``: an flock beside the database, which wakes the next process as soon
+  as the previous one is done), and take SQLite's write lock with BEGIN IMMEDIATE; when it is
+  still held (a process that does not take the turn), the driver does not wait (busy_timeout=0):
   we retry with short asyncio sleeps, up to SQLITE_BUSY_TIMEOUT_MS in all, then ServiceUnavailable;
 - a writer's COMMIT, which waits for fsync, runs on one worker thread (one hand-off per write
   unit, none per statement);
@@ -46,15 +48,17 @@ import sqlite3
 from collections.abc import AsyncIterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any, Final
 
 from sqlalchemy import Connection, Engine, text
-from sqlalchemy.engine import CursorResult, Dialect
+from sqlalchemy.engine import CursorResult, Dialect, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.sql import Executable
 
 from adapter.errors import ServiceUnavailable
 from adapter.storage.sql.engine import READ_ONLY, SQLITE_BUSY_TIMEOUT_MS, driver_sql, make_sqlite_loop_engine
+from adapter.storage.sql.writer_lock import WriterLock
 
 FIRST_RETRY_S: Final = 0.001
 MAX_RETRY_S: Final = 0.05
@@ -118,6 +122,7 @@ class SqliteLoopUnits:
         self._engine = make_sqlite_loop_engine(url, connections=readers + 1)  # + the writer
         self._read_engine = self._engine.execution_options(**{READ_ONLY: True})
         self._write_lock = asyncio.Lock()
+        self._writers_turn = WriterLock(_database_file(url))  # across processes
         self._readers = asyncio.Semaphore(readers)
         # Readers' connections are kept between units (checking one out of the pool and back
         # costs about as much as the reads of a card scan); at most ``readers`` of them.
@@ -158,6 +163,8 @@ class SqliteLoopUnits:
                     self._idle_readers.append(conn)  # its transaction has ended either way
                 else:
                     conn.close()  # back to the pool
+                if not read_only:
+                    self._writers_turn.release()
 
     async def ping(self) -> None:
         async with self.transaction(read_only=True) as conn:
@@ -167,6 +174,7 @@ class SqliteLoopUnits:
         if self._leaders:  # groups still committing
             await asyncio.wait(set(self._leaders))
         self._committer.shutdown(wait=True)
+        self._writers_turn.close()
         while self._idle_readers:
             self._idle_readers.pop().close()
         self._engine.dispose()
@@ -227,6 +235,7 @@ class SqliteLoopUnits:
                     raise
                 finally:
                     conn.close()
+                    self._writers_turn.release()
         except BaseException as exc:  # BEGIN or COMMIT failed: every member hears of it
             group.close(self)
             group.fail(exc)
@@ -256,6 +265,18 @@ class SqliteLoopUnits:
             raise
 
     async def _begin(self, engine: Engine, read_only: bool) -> Connection:
+        """A connection in a transaction: a snapshot (read_only), or BEGIN IMMEDIATE after the
+        writers' turn (released by the caller once the connection is done, or here if it fails)."""
+        if read_only:
+            return await self._begin_retrying(engine, True)
+        await self._writers_turn.acquire(SQLITE_BUSY_TIMEOUT_MS / 1000)
+        try:
+            return await self._begin_retrying(engine, False)
+        except BaseException:
+            self._writers_turn.release()
+            raise
+
+    async def _begin_retrying(self, engine: Engine, read_only: bool) -> Connection:
         deadline: float | None = None
         delay = FIRST_RETRY_S
         while True:
@@ -356,6 +377,14 @@ async def _await_commit(committed: asyncio.Future[None]) -> None:
         raise
     except Exception as exc:  # one error object for the whole group: each member gets its own
         raise ServiceUnavailable("the group commit failed; nothing of it was kept") from exc
+
+
+def _database_file(url: str) -> Path | None:
+    """The database's file, or None in memory (nothing to share with other processes)."""
+    database = make_url(url).database or ""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database).expanduser()
 
 
 def _is_busy(exc: OperationalError) -> bool:
