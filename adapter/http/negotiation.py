@@ -7,6 +7,7 @@ import json
 from starlette.requests import Request
 
 from adapter.errors import MalformedBody, NotAcceptable, UnsupportedMediaType
+from adapter.storage.shared import load_json
 
 _JSON_FORMATS = {"json", "application/json", "application/fhir+json", "application/json+fhir"}
 _ACCEPTABLE = {"application/fhir+json", "application/json", "application/json+fhir", "*/*", "application/*"}
@@ -37,7 +38,7 @@ def check_body_type(request: Request) -> None:
 async def read_json(request: Request) -> object:
     check_body_type(request)
     raw = await request.body()
-    try:
-        return json.loads(raw)
+    try:  # orjson, and json.loads where orjson would differ or refuses (same objects, same errors)
+        return load_json(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise MalformedBody(f"the body is not well-formed JSON (at byte {getattr(exc, 'pos', 0)})") from None

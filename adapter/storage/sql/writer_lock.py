@@ -8,8 +8,9 @@ registered fewer scans than one, with a p99 of ~400 ms.
 
 So a process takes an advisory ``flock`` on a file beside the database (``<database>-writer.lock``)
 before BEGIN IMMEDIATE and lets it go after COMMIT or ROLLBACK. Uncontended, that is one system
-call. Contended, a thread of its own blocks in ``flock`` and the kernel wakes it the moment the
-holder lets go; the event loop only waits for that thread. Nothing depends on the file for
+call. Contended, a waiting thread (one per lock, started at the first contention) blocks in
+``flock`` and the kernel wakes it the moment the holder lets go; the event loop only waits for
+that thread. Nothing depends on the file for
 correctness: a process that does not take it (the sqlite3 shell, an older version) still meets
 SQLite's lock and the retries, and a wait that lasts longer than the busy timeout is given up (the
 caller then tries SQLite's lock as before and answers 503 if it stays busy).
@@ -21,8 +22,12 @@ import asyncio
 import contextlib
 import fcntl
 import os
+import queue
 import threading
+from collections.abc import Callable
 from pathlib import Path
+
+_Wait = tuple["_Claim", Callable[[], None]]  # what to take, and whom to tell once it is decided
 
 
 class WriterLock:
@@ -34,6 +39,7 @@ class WriterLock:
         self._fd: int | None = None
         self._pid = 0  # the process that opened _fd: a forked child opens its own
         self._held = False
+        self._waits: queue.SimpleQueue[_Wait | None] | None = None
 
     @property
     def held(self) -> bool:
@@ -47,7 +53,7 @@ class WriterLock:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            self._held = await _wait_for(fd, timeout_s)
+            self._held = await _wait_for(self._waiter(fd), timeout_s)
         else:
             self._held = True
 
@@ -58,17 +64,36 @@ class WriterLock:
 
     def close(self) -> None:
         self.release()
+        if self._waits is not None:
+            self._waits.put(None)  # the waiting thread ends after the waits before it
         if self._fd is not None and self._pid == os.getpid():
             os.close(self._fd)
-        self._fd = None
+        self._fd, self._waits = None, None
 
     def _descriptor(self) -> int | None:
         if self._path is None:
             return None
         if self._fd is None or self._pid != os.getpid():
             self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
-            self._pid, self._held = os.getpid(), False
+            self._pid, self._held, self._waits = os.getpid(), False, None
         return self._fd
+
+    def _waiter(self, fd: int) -> queue.SimpleQueue[_Wait | None]:
+        """The waiting thread's queue: a daemon thread (a wait still blocked at exit must not hold
+        the process), reused, since starting one per wait cost more than the wait's own work."""
+        if self._waits is None:
+            self._waits = queue.SimpleQueue()
+            threading.Thread(
+                target=_wait_in_turn, args=(fd, self._waits), name="sqlite-writer-lock", daemon=True
+            ).start()
+        return self._waits
+
+
+def _wait_in_turn(fd: int, waits: queue.SimpleQueue[_Wait | None]) -> None:
+    while (wait := waits.get()) is not None:
+        claim, settle = wait
+        claim.take(fd)
+        settle()
 
 
 class _Claim:
@@ -77,10 +102,12 @@ class _Claim:
 
     def __init__(self) -> None:
         self._decided = threading.Lock()
+        self._fd = -1
         self.acquired = False
         self.abandoned = False
 
     def take(self, fd: int) -> None:  # in the thread
+        self._fd = fd
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
         except OSError:  # the descriptor was closed meanwhile: not taken
@@ -91,6 +118,9 @@ class _Claim:
             else:
                 self.acquired = True
 
+    def let_go(self) -> None:
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+
     def give_up(self) -> bool:
         """True when the lock was not taken (and now will not be kept)."""
         with self._decided:
@@ -98,27 +128,23 @@ class _Claim:
             return self.abandoned
 
 
-async def _wait_for(fd: int, timeout_s: float) -> bool:
+async def _wait_for(waits: queue.SimpleQueue[_Wait | None], timeout_s: float) -> bool:
     loop = asyncio.get_running_loop()
     done: asyncio.Future[None] = loop.create_future()
     claim = _Claim()
 
-    def wait() -> None:
+    def settle() -> None:  # in the waiting thread
         with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nobody waits any more
-            try:
-                claim.take(fd)
-            finally:
-                loop.call_soon_threadsafe(_settle, done)
+            loop.call_soon_threadsafe(_settle, done)
 
-    # A daemon thread, not an executor: a wait still blocked at exit must not hold the process.
-    threading.Thread(target=wait, name="sqlite-writer-lock", daemon=True).start()
+    waits.put((claim, settle))
     try:
         await asyncio.wait_for(asyncio.shield(done), timeout_s)
     except TimeoutError:
         return not claim.give_up()
     except BaseException:
         if not claim.give_up():  # taken just as the task was cancelled: let it go again
-            fcntl.flock(fd, fcntl.LOCK_UN)
+            claim.let_go()
         raise
     return claim.acquired
 
