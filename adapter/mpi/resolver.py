@@ -71,6 +71,8 @@ async def _owners(uow: UnitOfWork, identifiers: Sequence[FactIdentifier]) -> dic
 
 def _without(facts: PersonFacts, dropped: set[Key], systems: IdentifierSystems) -> PersonFacts:
     """The facts minus identifiers that belong to someone else (those go to review instead)."""
+    if not dropped:  # the common case: no copy (``replace`` validates the facts again)
+        return facts
     kept = tuple(i for i in facts.identifiers if _key(i) not in dropped)
     cert = facts.certificate_identifier(systems)
     id_number = None if cert is not None and _key(cert) in dropped else facts.id_number

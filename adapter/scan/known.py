@@ -22,7 +22,7 @@ answer also gets its own dicts: a caller may change them).
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
 from typing import Any, Final
 
 import orjson
@@ -56,6 +56,18 @@ class KnownScan:
             local=None if local is None else (local["system"], local["value"]),
             coverages_json=orjson.dumps(coverages or ()),
             coverage_versions=None if coverages is None else versions_of(coverages),
+        )
+
+    def as_tuple(self) -> tuple[Any, ...]:
+        """The fields in order (``KnownScan(*t)`` gives it back); not ``dataclasses.astuple``, whose
+        deep copy cost ~35 µs a scan."""
+        return (
+            self.patient_id,
+            self.version_id,
+            self.patient_json,
+            self.local,
+            self.coverages_json,
+            self.coverage_versions,
         )
 
     def resolution(self) -> Resolution:
@@ -101,7 +113,7 @@ class KnownScans:
     def put(self, key: bytes, known: KnownScan) -> None:
         if self._size <= 0:
             return
-        self._entries[key] = astuple(known)  # a plain tuple: see the module's docstring
+        self._entries[key] = known.as_tuple()  # a plain tuple: see the module's docstring
         self._entries.move_to_end(key)
         while len(self._entries) > self._size:
             self._entries.popitem(last=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import AsyncIterator
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import date
 
 import pytest
@@ -201,6 +201,7 @@ def test_known_scans_give_the_garbage_collector_nothing_to_walk() -> None:
         gc.collect()
     assert not any(gc.is_tracked(entry) for entry in known._entries.values())
     assert known.get(b"k") == KnownScan("p", 1, b"{}", ("urn:h", "42"), b"[]", (("c1", 2), ("c2", 1)))
+    assert len(KnownScan("p", 1, b"{}", None, b"[]", None).as_tuple()) == len(fields(KnownScan))
 
 
 def test_a_scan_key_tells_apart_facts_that_differ_only_where_the_repr_is_silent() -> None:
