@@ -29,9 +29,10 @@ run: $(STAMP_RUN)
 test: $(STAMP_TEST)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-## Lint, types and the architecture test.
+## Lint, formatting, types and the architecture test.
 check: $(STAMP_TEST)
 	$(BIN)/ruff check adapter mappings his_connectors sandbox tests bench
+	$(BIN)/ruff format --check adapter mappings his_connectors sandbox tests bench
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q tests/test_architecture.py
 

@@ -67,8 +67,10 @@ async def run(sizes: tuple[int, ...]) -> None:
                 rate = (size - loaded) / load_s
                 loaded = size
                 samples = await measure(storage, size)
-                print(latency_line(f"lookup by identifier {name} @ {size:,} patients", samples)
-                      + f"  (load {rate:,.0f}/s)")
+                print(
+                    latency_line(f"lookup by identifier {name} @ {size:,} patients", samples)
+                    + f"  (load {rate:,.0f}/s)"
+                )
             await storage.close()
 
 

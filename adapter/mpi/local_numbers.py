@@ -37,9 +37,7 @@ def candidate_number(hospital_code: str, patient_id: str, attempt: int) -> str:
     return body + luhn_digit(body)
 
 
-async def existing_number(
-    uow: UnitOfWork, patient_id: str, body: dict[str, Any], system: str
-) -> str | None:
+async def existing_number(uow: UnitOfWork, patient_id: str, body: dict[str, Any], system: str) -> str | None:
     """The number already on the Patient for this hospital (its link confirms it is this patient's).
     Read from the body, not ``links_for``: lookups by identifier stay indexed on every store."""
     for identifier in body.get("identifier", []):

@@ -21,9 +21,7 @@ async def test_record_many_writes_each_record_once(storage: Storage) -> None:
         await uow.audit.record_many(records)  # a retried batch: m1 is written already
         await uow.audit.record_many(records[:2])
     async with storage.unit_of_work(read_only=True) as uow:
-        assert await uow.audit.search(patient_id="pat-m") == [
-            records[n] for n in (4, 3, 2, 0, 1)
-        ]
+        assert await uow.audit.search(patient_id="pat-m") == [records[n] for n in (4, 3, 2, 0, 1)]
 
 
 async def test_stopping_the_audit_writer_mid_flush_loses_and_repeats_nothing(storage: Storage) -> None:

@@ -49,5 +49,3 @@ def demographics(
 ) -> PersonFacts:
     """Facts without any identifier: only for matching."""
     return PersonFacts(source="his:H001", name=name, birth_date=born, sex=sex, id_number=None, **more)
-
-
