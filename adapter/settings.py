@@ -155,6 +155,14 @@ class Settings(BaseSettings):
     coverage_refresh_s: int = Field(
         default=86_400, ge=0, description="Re-ask NHSA 1101 for a person's insurance after this long"
     )
+    scan_remembered_people: int = Field(
+        default=8_192,
+        ge=0,
+        description=(
+            "Known people whose last settled scan each process remembers (answered again after a "
+            "version check; ~3.5 kB each); 0 = resolve every scan in full"
+        ),
+    )
 
     # Hospital systems: destinations file and the outbox dispatcher (docs/connectors.md)
     connectors_file: Path | None = Field(

@@ -44,6 +44,7 @@ def build_fhir(
         systems=systems,
         audit_writer=audit_writer,
         default_organization=settings.cards_hospital_code,
+        remembered=settings.scan_remembered_people,
     )
     operations = PatientOperations(
         storage=storage, scan=scan, index=index, systems=systems, auditor=auditor, audit_writer=audit_writer
