@@ -17,15 +17,31 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.dml import UpdateBase
 
+Compiled = TypeVar("Compiled")
+
+
+class _ReturnsRows:
+    """The rows a compiled statement returns, converted as its columns' types say."""
+
+    __slots__ = ()
+    keys: tuple[str, ...]
+    results: tuple[Callable[[Any], Any] | None, ...]
+
+    def rows(self, raw: Sequence[tuple[Any, ...]]) -> list[PreparedRow]:
+        results, keys = self.results, self.keys
+        if not any(results):
+            return [PreparedRow(keys, row) for row in raw]
+        return [PreparedRow(keys, _converted(results, row)) for row in raw]
+
 
 @dataclass(frozen=True, slots=True)
-class CompiledRead:
+class CompiledRead(_ReturnsRows):
     sql: str
     names: tuple[str, ...]  # the bind parameters, in the order of the placeholders
     binds: tuple[Callable[[Any], Any] | None, ...]
@@ -37,12 +53,6 @@ class CompiledRead:
             params[name] if process is None else process(params[name])
             for name, process in zip(self.names, self.binds, strict=True)
         )
-
-    def rows(self, raw: Sequence[tuple[Any, ...]]) -> list[PreparedRow]:
-        results, keys = self.results, self.keys
-        if not any(results):
-            return [PreparedRow(keys, row) for row in raw]
-        return [PreparedRow(keys, _converted(results, row)) for row in raw]
 
 
 def _converted(results: tuple[Callable[[Any], Any] | None, ...], row: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -68,30 +78,43 @@ class PreparedRow:
         return self._values[index]
 
 
-class PreparedRead:
-    __slots__ = ("_compiled", "statement")
+class _PerDialect(Generic[Compiled]):
+    """A statement compiled once per dialect (``_compile``), on first use."""
+
+    __slots__ = ("_compiled",)
+
+    def __init__(self) -> None:
+        self._compiled: dict[str, Compiled] = {}
+
+    def compiled(self, dialect: Dialect) -> Compiled:
+        found = self._compiled.get(dialect.name)
+        if found is None:
+            found = self._compiled[dialect.name] = self._compile(dialect)
+        return found
+
+    def _compile(self, dialect: Dialect) -> Compiled:
+        raise NotImplementedError
+
+
+class PreparedRead(_PerDialect[CompiledRead]):
+    __slots__ = ("statement",)
 
     def __init__(self, statement: Select[Any]) -> None:
+        super().__init__()
         self.statement = statement
-        self._compiled: dict[str, CompiledRead] = {}
 
-    def compiled(self, dialect: Dialect) -> CompiledRead:
-        found = self._compiled.get(dialect.name)
-        if found is not None:
-            return found
+    def _compile(self, dialect: Dialect) -> CompiledRead:
         compiled = self.statement.compile(dialect=dialect)
         names = tuple(compiled.positiontup or ())
         binds = tuple(compiled.binds[name].type._cached_bind_processor(dialect) for name in names)
         columns = list(self.statement.selected_columns)
         keys = tuple(str(column.key) for column in columns)
         results = tuple(column.type._cached_result_processor(dialect, None) for column in columns)
-        found = CompiledRead(str(compiled), names, binds, keys, results)
-        self._compiled[dialect.name] = found
-        return found
+        return CompiledRead(str(compiled), names, binds, keys, results)
 
 
 @dataclass(frozen=True, slots=True)
-class CompiledWrite:
+class CompiledWrite(_ReturnsRows):
     sql: str
     names: tuple[str, ...]
     binds: tuple[Callable[[Any], Any] | None, ...]
@@ -106,31 +129,22 @@ class CompiledWrite:
             out.append(value if process is None else process(value))
         return out
 
-    def rows(self, raw: Sequence[tuple[Any, ...]]) -> list[PreparedRow]:
-        results, keys = self.results, self.keys
-        if not any(results):
-            return [PreparedRow(keys, row) for row in raw]
-        return [PreparedRow(keys, _converted(results, row)) for row in raw]
 
-
-class PreparedWrite:
+class PreparedWrite(_PerDialect[CompiledWrite]):
     """An INSERT/UPDATE/DELETE (RETURNING or not) built once; compiled once per dialect. Build one per
     dialect when the statement differs by dialect (ON CONFLICT). Run it with ``SqlContext.write``."""
 
-    __slots__ = ("_compiled", "statement")
+    __slots__ = ("statement",)
 
     def __init__(self, statement: UpdateBase) -> None:
+        super().__init__()
         self.statement = statement
-        self._compiled: dict[str, CompiledWrite] = {}
 
-    def compiled(self, dialect: Dialect) -> CompiledWrite:
-        found = self._compiled.get(dialect.name)
-        if found is not None:
-            return found
+    def _compile(self, dialect: Dialect) -> CompiledWrite:
         compiled = self.statement.compile(dialect=dialect)
         bound = [compiled.binds[name] for name in compiled.positiontup or ()]
         columns = list(self.statement.exported_columns) if self.statement._returning else []
-        found = CompiledWrite(
+        return CompiledWrite(
             str(compiled),
             tuple(compiled.positiontup or ()),
             tuple(b.type._cached_bind_processor(dialect) for b in bound),
@@ -138,5 +152,3 @@ class PreparedWrite:
             tuple(str(column.key) for column in columns),
             tuple(column.type._cached_result_processor(dialect, None) for column in columns),
         )
-        self._compiled[dialect.name] = found
-        return found
