@@ -7,9 +7,10 @@ import gc
 import io
 import json
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -109,9 +110,20 @@ async def test_start_up_objects_are_frozen_while_serving(tmp_path: Path) -> None
     assert gc.get_freeze_count() == 0  # unfrozen at shut-down: collectable again
 
 
-async def _resolve_card_answers(
-    app: FastAPI,
-) -> tuple[list[tuple[int, str | None, str | None, object]], set[tuple[str, str]]]:
+Answer = tuple[int, str | None, str | None, object]
+
+
+async def _compared(attempts: list[Coroutine[Any, Any, httpx.Response]]) -> list[Answer]:
+    """What a direct and a routed answer must share: status, request id, WWW-Authenticate, body."""
+    answers = []
+    for attempt in attempts:
+        answer = await attempt
+        auth = answer.headers.get("www-authenticate")
+        answers.append((answer.status_code, answer.headers.get("x-request-id"), auth, answer.json()))
+    return answers
+
+
+async def _resolve_card_answers(app: FastAPI) -> tuple[list[Answer], set[tuple[str, str]]]:
     """Answers of $resolve-card that need no card platform: every refusal, in the order checked."""
     async with running(app) as client:
         tokens = app.state.services.tokens
@@ -133,11 +145,7 @@ async def _resolve_card_answers(
             client.post(url, headers=reader_json, content=b"{}"),
             client.post(url, headers={**fixed, "Content-Length": "99999999"}, content=b"{}"),
         ]
-        answers = []
-        for attempt in attempts:
-            answer = await attempt
-            auth = answer.headers.get("www-authenticate")
-            answers.append((answer.status_code, answer.headers.get("x-request-id"), auth, answer.json()))
+        answers = await _compared(attempts)
         metrics = (await client.get("/metrics")).text
     assert 'route="/fhir/Patient/$resolve-card",status="401"} 2.0' in metrics
     layer = app.middleware_stack
@@ -178,7 +186,7 @@ async def test_an_unexpected_exception_on_a_direct_route_is_a_500_outcome(
     assert "secret internal detail" not in answer.text
 
 
-async def _registration_refusals(app: FastAPI) -> list[tuple[int, str | None, str | None, object]]:
+async def _registration_refusals(app: FastAPI) -> list[Answer]:
     """Answers of POST /sampling/registrations that need no card platform, in the order checked."""
     async with running(app) as client:
         tokens = app.state.services.tokens
@@ -196,11 +204,7 @@ async def _registration_refusals(app: FastAPI) -> list[tuple[int, str | None, st
             client.post(url, headers=as_point, json={**_SCAN, "pool_size": 7}),
             client.post(url, headers={**as_point, "Content-Length": "99999999"}, content=b"{}"),
         ]
-        answers = []
-        for attempt in attempts:
-            answer = await attempt
-            auth = answer.headers.get("www-authenticate")
-            answers.append((answer.status_code, answer.headers.get("x-request-id"), auth, answer.json()))
+        answers = await _compared(attempts)
     return answers
 
 
