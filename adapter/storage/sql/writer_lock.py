@@ -53,7 +53,7 @@ class WriterLock:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            self._held = await _wait_for(self._waiter(fd), timeout_s)
+            self._held = await _wait_for(fd, self._waiter(fd), timeout_s)
         else:
             self._held = True
 
@@ -102,12 +102,10 @@ class _Claim:
 
     def __init__(self) -> None:
         self._decided = threading.Lock()
-        self._fd = -1
         self.acquired = False
         self.abandoned = False
 
     def take(self, fd: int) -> None:  # in the thread
-        self._fd = fd
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
         except OSError:  # the descriptor was closed meanwhile: not taken
@@ -118,9 +116,6 @@ class _Claim:
             else:
                 self.acquired = True
 
-    def let_go(self) -> None:
-        fcntl.flock(self._fd, fcntl.LOCK_UN)
-
     def give_up(self) -> bool:
         """True when the lock was not taken (and now will not be kept)."""
         with self._decided:
@@ -128,7 +123,7 @@ class _Claim:
             return self.abandoned
 
 
-async def _wait_for(waits: queue.SimpleQueue[_Wait | None], timeout_s: float) -> bool:
+async def _wait_for(fd: int, waits: queue.SimpleQueue[_Wait | None], timeout_s: float) -> bool:
     loop = asyncio.get_running_loop()
     done: asyncio.Future[None] = loop.create_future()
     claim = _Claim()
@@ -144,7 +139,7 @@ async def _wait_for(waits: queue.SimpleQueue[_Wait | None], timeout_s: float) ->
         return not claim.give_up()
     except BaseException:
         if not claim.give_up():  # taken just as the task was cancelled: let it go again
-            claim.let_go()
+            fcntl.flock(fd, fcntl.LOCK_UN)
         raise
     return claim.acquired
 
