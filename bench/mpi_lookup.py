@@ -22,9 +22,10 @@ from typing import Any
 
 from sqlalchemy import insert
 
+from adapter.json_codec import dump_json
 from adapter.mpi import PatientIndex, patient_index_tokens
 from adapter.storage import MemoryStorage, SqlStorage, Storage, Vault, migrate
-from adapter.storage.shared import dump_json, identity_key, stamp, token_keys
+from adapter.storage.shared import identity_key, stamp, token_keys
 from adapter.storage.sql.engine import READ_ONLY
 from adapter.storage.sql.schema import identity_links, resource_versions, resources, search_tokens
 from bench.stats import latency_line

@@ -11,18 +11,17 @@ platform; the retry, breaker and error rules above the sender are the same eithe
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from typing import Any, Protocol
 
 import aiohttp
 import httpx
-import orjson
 
 from adapter.cards.breaker import CircuitBreaker, CircuitOpenError
 from adapter.cards.config import CardPlatformConfig
 from adapter.cards.errors import CardProblem, card_error
 from adapter.errors import DualcodeError
+from adapter.json_codec import dump_json, load_json
 
 log = logging.getLogger(__name__)
 
@@ -89,16 +88,13 @@ class PlatformHttp:
         )
 
     async def _attempt(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        status, raw = await self._sender.post(path, orjson.dumps(body))
+        status, raw = await self._sender.post(path, dump_json(body))
         if status >= 500 or status == 429:
             raise _Failure(f"HTTP {status}")
         try:
-            answer = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            try:  # what orjson refuses (a byte order mark, say) json may still read
-                answer = json.loads(raw.decode("utf-8-sig"))
-            except ValueError:
-                raise _Failure("the answer is not JSON") from None
+            answer = load_json(raw)
+        except ValueError:  # not JSON, or not UTF-8
+            raise _Failure("the answer is not JSON") from None
         if status >= 400 or not isinstance(answer, dict):
             # The platform is up but refuses our request's form: a defect here, not an outage.
             self.breaker.record_success()

@@ -7,7 +7,7 @@ import json
 from starlette.requests import Request
 
 from adapter.errors import MalformedBody, NotAcceptable, UnsupportedMediaType
-from adapter.storage.shared import load_json
+from adapter.json_codec import load_json
 
 _JSON_FORMATS = {"json", "application/json", "application/fhir+json", "application/json+fhir"}
 _ACCEPTABLE = {"application/fhir+json", "application/json", "application/json+fhir", "*/*", "application/*"}

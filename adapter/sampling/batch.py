@@ -18,11 +18,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from adapter.errors import DualcodeError, InvalidBatch, InvalidRequest
+from adapter.json_codec import load_json
 from adapter.sampling.service import Identified, SamplingService, check_tube_accepts, require_sampling
 from adapter.sampling.values import CLOCK_SKEW, RegistrationRequest, request_from_json, text_field
 from adapter.security.caller import Caller
 from adapter.storage.records import SamplingTube
-from adapter.storage.shared import load_json
 
 IDENTIFY_CONCURRENCY = 8  # lines being identified at once (see docs/sampling.md, Figures)
 CHUNK = 1_000  # lines identified, then bound, before the next ones (in scan-time order)

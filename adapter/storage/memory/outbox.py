@@ -11,9 +11,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from adapter.errors import ResourceNotFound, VersionConflict
+from adapter.json_codec import dump_json, load_json
 from adapter.storage.memory.state import Tx
 from adapter.storage.records import OutboxEvent
-from adapter.storage.shared import ACTIVE_OUTBOX, dump_json, load_json, new_key, utc
+from adapter.storage.shared import ACTIVE_OUTBOX, new_key, utc
 
 
 class MemoryOutboxStore:

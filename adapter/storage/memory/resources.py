@@ -12,13 +12,12 @@ from adapter.errors import (
     ResourceNotFound,
     VersionConflict,
 )
+from adapter.json_codec import dump_json, load_json
 from adapter.storage.memory.state import Tx, Version
 from adapter.storage.records import NewResource, SearchToken, StoredResource
 from adapter.storage.shared import (
     body_id,
     criteria_keys,
-    dump_json,
-    load_json,
     resource_type_of,
     stamp,
     token_keys,

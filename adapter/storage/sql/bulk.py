@@ -22,9 +22,10 @@ from typing import Any, Final, NamedTuple, TypeVar
 from sqlalchemy import Column, Table, bindparam, insert, select, text
 
 from adapter.errors import DuplicateKey
+from adapter.json_codec import dump_json
 from adapter.storage.ports import UnitOfWork
 from adapter.storage.records import NewResource, SearchToken
-from adapter.storage.shared import body_id, dump_json, identity_key, resource_type_of, stamp, token_keys
+from adapter.storage.shared import body_id, identity_key, resource_type_of, stamp, token_keys
 from adapter.storage.sql.context import SqlContext
 from adapter.storage.sql.schema import (
     identity_links,

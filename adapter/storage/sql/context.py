@@ -19,8 +19,9 @@ from sqlalchemy.sql import Executable
 from sqlalchemy.sql.dml import Insert
 
 from adapter.errors import DuplicateKey, ServiceUnavailable
+from adapter.json_codec import dump_json, load_json
 from adapter.storage.ports import ReadOnlyViolation
-from adapter.storage.shared import UtcClock, dump_json, load_json
+from adapter.storage.shared import UtcClock
 from adapter.storage.sql.prepared import PreparedRead, PreparedWrite
 from adapter.storage.vault import Vault
 

@@ -29,12 +29,11 @@ from adapter.errors import (
     ResourceNotFound,
     VersionConflict,
 )
+from adapter.json_codec import dump_json, load_json
 from adapter.storage.records import NewResource, SearchToken, StoredResource
 from adapter.storage.shared import (
     body_id,
     criteria_keys,
-    dump_json,
-    load_json,
     resource_type_of,
     stamp,
     token_keys,

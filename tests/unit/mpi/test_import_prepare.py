@@ -12,12 +12,13 @@ from typing import Any
 
 import pytest
 
+from adapter.json_codec import dump_json
 from adapter.mpi.coverages import coverage_tokens, coverages_for
 from adapter.mpi.import_prepare import PreparedChunk, PreparedPerson, Preparer, link_order
 from adapter.mpi.import_records import parse_line, parse_record
 from adapter.mpi.tokens import patient_index_tokens
 from adapter.storage import SearchToken, Vault
-from adapter.storage.shared import dump_json, stamp, token_keys
+from adapter.storage.shared import stamp, token_keys
 from adapter.storage.sql.bulk import (
     SealedLink,
     SealedResource,
