@@ -4,9 +4,9 @@ Idempotent on each line's ``client_ref`` (a re-upload creates nothing twice; the
 constraint settles a concurrent upload of the same line). Lines are bound in scan-time order
 (``scanned_at``, then ``client_ref``), so the order of the lines in the file does not change the
 result. Stored client_refs and the tubes named are read once per batch; lines then go in chunks of
-``CHUNK``: identified (the remote, slow step) ``IDENTIFY_CONCURRENCY`` at a time, then bound in that
-order, ``BIND_PER_UNIT`` lines per unit of work, while the next chunk is being identified. A bad
-line is reported and the others still land.
+``CHUNK``: verified with their platforms (the remote, slow step) ``VERIFY_CONCURRENCY`` at a time,
+then identified and bound in that order, ``BIND_PER_UNIT`` lines per unit of work, while the next
+chunk is being verified. A bad line is reported and the others still land.
 """
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ from typing import Any
 
 from adapter.errors import DualcodeError, InvalidBatch, InvalidRequest
 from adapter.json_codec import load_json
-from adapter.sampling.service import Identified, SamplingService, check_tube_accepts, require_sampling
+from adapter.sampling.service import SamplingService, Who, check_tube_accepts, require_sampling
 from adapter.sampling.values import CLOCK_SKEW, RegistrationRequest, request_from_json, text_field
 from adapter.security.caller import Caller
 from adapter.storage.records import SamplingTube
 
-IDENTIFY_CONCURRENCY = 8  # lines being identified at once (see docs/sampling.md, Figures)
+VERIFY_CONCURRENCY = 8  # lines being verified with their platforms at once (see docs/sampling.md, Figures)
 CHUNK = 1_000  # lines identified, then bound, before the next ones (in scan-time order)
 BIND_PER_UNIT = 200  # lines bound per unit of work (one transaction, one commit)
 
@@ -129,7 +129,7 @@ async def run_batch(
             )
         )
     todo = [line for line in first.values() if line.answer is None]
-    for line in todo:  # before identifying: a dynamic code is single-use
+    for line in todo:  # before verifying: a dynamic code is single-use
         assert line.request is not None
         tube = tubes.get(line.request.tube)
         if tube is not None:
@@ -139,18 +139,18 @@ async def run_batch(
                 line.reject(error)
     todo = [line for line in todo if line.answer is None]
     chunks = [todo[start : start + CHUNK] for start in range(0, len(todo), CHUNK)]
-    identifying = asyncio.create_task(_identify_all(service, chunks[0], caller)) if chunks else None
+    verifying = asyncio.create_task(_verify_all(service, chunks[0])) if chunks else None
     try:
         for number, chunk in enumerate(chunks):  # in scan-time order, chunk after chunk
-            assert identifying is not None
-            found = await identifying
-            identifying = None
-            if number + 1 < len(chunks):  # the next chunk is identified while this one is bound
-                identifying = asyncio.create_task(_identify_all(service, chunks[number + 1], caller))
-            await _bind_chunk(service, chunk, found, caller)
+            assert verifying is not None
+            verified = await verifying
+            verifying = None
+            if number + 1 < len(chunks):  # the next chunk is verified while this one is bound
+                verifying = asyncio.create_task(_verify_all(service, chunks[number + 1]))
+            await _bind_chunk(service, chunk, verified, caller)
     finally:
-        if identifying is not None:  # the request was given up: stop identifying
-            identifying.cancel()
+        if verifying is not None:  # the request was given up: stop verifying
+            verifying.cancel()
     limit = now + timedelta(seconds=skew_s)
     for line in lines:
         if line.answer is None and line.client_ref in first:  # a repeated line: nothing new
@@ -166,9 +166,9 @@ async def run_batch(
 
 
 async def _bind_chunk(
-    service: SamplingService, chunk: list[Line], found: dict[int, Identified], caller: Caller
+    service: SamplingService, chunk: list[Line], verified: dict[int, Who], caller: Caller
 ) -> None:
-    ready = [(line, who) for line in chunk if (who := found.get(line.number)) is not None]
+    ready = [(line, who) for line in chunk if (who := verified.get(line.number)) is not None]
     for offset in range(0, len(ready), BIND_PER_UNIT):
         part = ready[offset : offset + BIND_PER_UNIT]
         items = [(line.request, who) for line, who in part if line.request is not None]
@@ -185,19 +185,19 @@ def _when(line: Line) -> datetime:
     return line.request.scanned_at
 
 
-async def _identify_all(service: SamplingService, lines: list[Line], caller: Caller) -> dict[int, Identified]:
-    gate = asyncio.Semaphore(IDENTIFY_CONCURRENCY)
-    found: dict[int, Identified] = {}
+async def _verify_all(service: SamplingService, lines: list[Line]) -> dict[int, Who]:
+    gate = asyncio.Semaphore(VERIFY_CONCURRENCY)
+    verified: dict[int, Who] = {}
 
     async def one(line: Line) -> None:
         assert line.request is not None
         async with gate:
             try:
-                found[line.number] = await service.identify(line.request, caller)
+                verified[line.number] = await service.verify(line.request)
             except DualcodeError as error:
                 line.reject(error)
 
     async with asyncio.TaskGroup() as group:
         for line in lines:
             group.create_task(one(line))
-    return found
+    return verified

@@ -1,11 +1,15 @@
-"""Registering people into pooled tubes: identify through the card scan path, then bind.
+"""Registering people into pooled tubes: verify the card with its platform, then identify and bind
+in one unit of work.
 
-Binding is a few statements in a write unit of work (``SamplingStore.place``: count the person
-into the tube, store the registration; the store's uniqueness rules settle races), so concurrent
-scans into one tube never share a position and a person never gets two positions in one tube.
-With ``group_binds`` (SQLite), scans that arrive while a bind is committing are bound together
-next, in one unit of work (one transaction, one COMMIT, one audit insert:
-``storage.commit_groups.GroupQueue``), each answered only once committed; without it
+The platform call (remote, slow) happens outside any transaction. The person is then resolved
+through the card scan path (``Scanner.resolve_verified``: the same resolve as ``$resolve-card``)
+inside the unit that binds them, so identification and registration commit together, on one
+connection, with their audit records in the same insert. Binding is a few statements
+(``SamplingStore.place``: count the person into the tube, store the registration; the store's
+uniqueness rules settle races), so concurrent scans into one tube never share a position and a
+person never gets two positions in one tube. With ``group_binds`` (SQLite), scans that arrive while
+a bind is committing are bound together next, in one unit of work (one transaction, one COMMIT, one
+audit insert: ``storage.commit_groups.GroupQueue``), each answered only once committed; without it
 (PostgreSQL, where units run side by side) each scan binds in a unit of its own. An offline batch
 binds many lines per unit (``bind_many``), in their order. Either way a refusal answers only its
 own scan, and a unit that fails as a whole is redone scan by scan.
@@ -47,9 +51,14 @@ REFUSALS = (TubeClosed, TubeFull, PoolSizeMismatch, TubeAtAnotherPoint)
 
 
 class Scanner(Protocol):
-    """What identifies a person: adapter.scan.CardScanService, the path $resolve-card takes."""
+    """What identifies a person: adapter.scan.CardScanService, the path $resolve-card takes. What
+    ``verify`` returns is only handed back to ``resolve_verified``."""
 
-    async def scan(self, request: ScanRequest, *, actor: str) -> ScanResult: ...
+    async def verify(self, request: ScanRequest) -> Any: ...
+
+    async def resolve_verified(
+        self, uow: UnitOfWork, verified: Any, *, actor: str, deferred_audit: list[AuditRecord] | None = None
+    ) -> ScanResult: ...
 
 
 @dataclass(frozen=True)
@@ -58,7 +67,10 @@ class Identified:
     name_masked: str
 
 
-BindJob = tuple[RegistrationRequest, Identified, Caller]
+# Who a bind is for: a person already Identified, or a card ``Scanner.verify`` vouched for, resolved
+# in the bind's own unit of work.
+Who = Any
+BindJob = tuple[RegistrationRequest, Who, Caller]
 
 
 def require_sampling(caller: Caller) -> None:
@@ -123,8 +135,7 @@ class SamplingService:
     async def register(self, request: RegistrationRequest, caller: Caller) -> Registered:
         require_sampling(caller)
         await self.precheck(request)  # before the scan: a dynamic code is single-use
-        who = await self.identify(request, caller)
-        return await self.bind(request, who, caller)
+        return await self.bind(request, await self.verify(request), caller)
 
     async def precheck(self, request: RegistrationRequest) -> None:
         tube = self._seen.get(request.tube)
@@ -136,7 +147,8 @@ class SamplingService:
         if tube is not None:
             check_tube_accepts(tube, request, room=False)
 
-    async def identify(self, request: RegistrationRequest, caller: Caller) -> Identified:
+    async def verify(self, request: RegistrationRequest) -> Who:
+        """The scanned card checked with its platform (the remote step); resolved when bound."""
         scan = ScanRequest(
             code=request.code,
             kind=request.kind,
@@ -144,19 +156,18 @@ class SamplingService:
             step="sampling",
             name=request.name,
         )
-        result = await self._scan.scan(scan, actor=caller.client_id)
-        return Identified(result.patient_id, masked_name(result.patient))
+        return await self._scan.verify(scan)
 
-    async def bind(self, request: RegistrationRequest, who: Identified, caller: Caller) -> Registered:
-        """Bind one identified person: with the scans that arrive meanwhile, in one unit of work
-        (``storage.commit_groups.GroupQueue``), or without ``group_binds`` in a unit of its own; answered once
-        that unit is committed."""
+    async def bind(self, request: RegistrationRequest, who: Who, caller: Caller) -> Registered:
+        """Identify (unless ``who`` is Identified already) and bind one person: with the scans that
+        arrive meanwhile, in one unit of work (``storage.commit_groups.GroupQueue``), or without
+        ``group_binds`` in a unit of its own; answered once that unit is committed."""
         if self._binds is None:
             return await self._bind_alone(request, who, caller)
         return await self._binds.submit((request, who, caller))
 
     async def bind_many(
-        self, items: Sequence[tuple[RegistrationRequest, Identified]], caller: Caller
+        self, items: Sequence[tuple[RegistrationRequest, Who]], caller: Caller
     ) -> list[Registered | DualcodeError]:
         """Bind in the given order, all in one unit of work; a refused item is answered with its
         error and the others still land. Should the unit fail as a whole, each item is bound again
@@ -197,7 +208,7 @@ class SamplingService:
             await self._audit_writer.submit(record)
         return answers
 
-    async def _bind_alone(self, request: RegistrationRequest, who: Identified, caller: Caller) -> Registered:
+    async def _bind_alone(self, request: RegistrationRequest, who: Who, caller: Caller) -> Registered:
         reads: list[AuditRecord] = []
         async with self._storage.unit_of_work(grouped=True) as uow:
             registered = await self._bind_in(uow, request, who, caller, reads)
@@ -210,14 +221,20 @@ class SamplingService:
         self,
         uow: UnitOfWork,
         request: RegistrationRequest,
-        who: Identified,
+        who: Who,
         caller: Caller,
         reads: list[AuditRecord],
         creates: list[AuditRecord] | None = None,
     ) -> Registered:
-        """Bind one person. Audit: a scan again is a read, appended to ``reads`` (the caller submits
-        them once the unit is over); a new registration is recorded in ``uow`` now, or appended to
-        ``creates`` for the caller to write in the same unit, all at once."""
+        """Identify and bind one person. Audit: the resolve and a new registration are recorded in
+        ``uow`` now, or appended to ``creates`` for the caller to write in the same unit, all at
+        once; a scan again is a read, appended to ``reads`` (the caller submits them once the unit
+        is over)."""
+        if not isinstance(who, Identified):
+            found = await self._scan.resolve_verified(
+                uow, who, actor=caller.client_id, deferred_audit=creates
+            )
+            who = Identified(found.patient_id, masked_name(found.patient))
         wanted = SamplingRegistration(
             id=uuid.uuid4().hex,
             tube=request.tube,

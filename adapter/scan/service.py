@@ -41,6 +41,16 @@ class ScanRequest:
 
 
 @dataclass(frozen=True)
+class VerifiedScan:
+    """A card its platform vouched for (the remote step, outside any transaction), still to be
+    resolved to the Patient (``CardScanService.resolve_verified``, inside the caller's unit)."""
+
+    request: ScanRequest
+    holder: CardHolder | None = field(repr=False)  # None: a typed ID number
+    facts: PersonFacts = field(repr=False)
+
+
+@dataclass(frozen=True)
 class ScanResult:
     patient: dict[str, Any] = field(repr=False)
     patient_id: str
@@ -72,7 +82,8 @@ class CardScanService:
         self._coverage, self._systems, self._today = coverage, systems, today
 
     async def scan(self, request: ScanRequest, *, actor: str) -> ScanResult:
-        holder, facts = await self._identify(request)
+        verified = await self.verify(request)
+        holder, facts = verified.holder, verified.facts
         resolution, local, coverages = await self._resolve(request, holder, facts, actor)
         notes: list[str] = []
         fresh = holder is not None and bool(holder.insurance)
@@ -100,6 +111,31 @@ class CardScanService:
             local_identifier=local,
             flags=resolution.flags,
             notes=tuple(notes),
+        )
+
+    async def resolve_verified(
+        self,
+        uow: UnitOfWork,
+        verified: VerifiedScan,
+        *,
+        actor: str,
+        deferred_audit: list[AuditRecord] | None = None,
+    ) -> ScanResult:
+        """The Patient of a verified card, resolved in the caller's unit of work (which must allow
+        writes: a first sight creates the person), so what the caller then writes commits with it.
+        Its audit record goes into ``uow``, or onto ``deferred_audit`` for the caller to write in
+        the same unit. No insurance lookup (a remote call): for steps that only identify."""
+        request = verified.request
+        resolution, local, coverages = await self._resolve_in(
+            uow, request, verified.holder, verified.facts, actor, deferred_audit
+        )
+        return ScanResult(
+            patient=resolution.patient,
+            patient_id=resolution.patient_id,
+            created=resolution.created,
+            coverages=coverages,
+            local_identifier=local,
+            flags=resolution.flags,
         )
 
     async def _resolve(
@@ -179,10 +215,12 @@ class CardScanService:
             resolution = replace(resolution, patient=patient)
         return resolution, local, coverages
 
-    async def _identify(self, request: ScanRequest) -> tuple[CardHolder | None, PersonFacts]:
+    async def verify(self, request: ScanRequest) -> VerifiedScan:
+        """The card checked with its platform (a typed ID number: its check character and date),
+        and the person's facts from it; nothing is read or written in our database yet."""
         kind = request.kind or self._platforms.kind_of(request.code)
         if kind == "idcard":
-            return None, self._typed_id_card(request)
+            return VerifiedScan(request, None, self._typed_id_card(request))
         organization = request.organization or self._default_organization
         if not organization:
             # Every platform wants to know who scans; without it they refuse with an opaque error.
@@ -193,7 +231,7 @@ class CardScanService:
             )
         context = ScanContext(organization=organization, step=request.step)
         holder = await self._platforms.verify(request.code, context, kind=kind)
-        return holder, facts_from_holder(holder, self._systems)
+        return VerifiedScan(request, holder, facts_from_holder(holder, self._systems))
 
     def _typed_id_card(self, request: ScanRequest) -> PersonFacts:
         # A typed ID number names a person only together with a name; the check char and the date

@@ -17,6 +17,7 @@ import contextvars
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from adapter.errors import TubeNotFound
 from adapter.hl7v2.handlers.parsed import parsed
@@ -31,6 +32,7 @@ from adapter.security.audit_writer import AuditWriter
 from adapter.security.caller import Caller
 from adapter.security.scopes import SAMPLING_SCOPE
 from adapter.storage.ports import UnitOfWork
+from adapter.storage.records import AuditRecord
 from mappings.hl7v2 import Message
 
 _CURRENT: contextvars.ContextVar[UnitOfWork] = contextvars.ContextVar("dualcode_hl7_unit_of_work")
@@ -111,5 +113,10 @@ class _InUnit:
 class _NoScan:
     """Recording a result identifies nobody."""
 
-    async def scan(self, request: ScanRequest, *, actor: str) -> ScanResult:
+    async def verify(self, request: ScanRequest) -> Any:
+        raise RuntimeError("an HL7 result does not scan cards")
+
+    async def resolve_verified(
+        self, uow: UnitOfWork, verified: Any, *, actor: str, deferred_audit: list[AuditRecord] | None = None
+    ) -> ScanResult:
         raise RuntimeError("an HL7 result does not scan cards")

@@ -12,6 +12,8 @@ from adapter.security.audit_writer import AuditWriter
 from adapter.security.caller import Caller
 from adapter.security.scopes import SAMPLING_SCOPE
 from adapter.storage import MemoryStorage
+from adapter.storage.ports import UnitOfWork
+from adapter.storage.records import AuditRecord
 
 SAMPLER = Caller(client_id="point-7", scopes=frozenset({"system/Patient.rs", SAMPLING_SCOPE}))
 PHARMACY = Caller(client_id="pharmacy-1", scopes=frozenset({"system/Patient.rs"}))
@@ -23,13 +25,17 @@ class FakeScanner:
     def __init__(self) -> None:
         self.requests: list[ScanRequest] = []
 
-    async def scan(self, request: ScanRequest, *, actor: str) -> ScanResult:
+    async def verify(self, request: ScanRequest) -> str:
         self.requests.append(request)
         if request.code == "EXPIRED":
             raise CardCodeExpired()
-        number = request.code.removeprefix("P")
-        patient = {"resourceType": "Patient", "id": f"pat-{number}", "name": [{"text": f"测试{number}"}]}
-        return ScanResult(patient=patient, patient_id=f"pat-{number}", created=False)
+        return request.code.removeprefix("P")
+
+    async def resolve_verified(
+        self, uow: UnitOfWork, verified: str, *, actor: str, deferred_audit: list[AuditRecord] | None = None
+    ) -> ScanResult:
+        patient = {"resourceType": "Patient", "id": f"pat-{verified}", "name": [{"text": f"测试{verified}"}]}
+        return ScanResult(patient=patient, patient_id=f"pat-{verified}", created=False)
 
 
 def make_service(storage: MemoryStorage, scanner: FakeScanner, **extra: object) -> SamplingService:
