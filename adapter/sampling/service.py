@@ -210,8 +210,17 @@ class SamplingService:
 
     async def _bind_alone(self, request: RegistrationRequest, who: Who, caller: Caller) -> Registered:
         reads: list[AuditRecord] = []
+        creates: list[AuditRecord] = []
+        refused: DualcodeError | None = None
         async with self._storage.unit_of_work(grouped=True) as uow:
-            registered = await self._bind_in(uow, request, who, caller, reads)
+            try:
+                registered = await self._bind_in(uow, request, who, caller, reads, creates)
+            except REFUSALS as refusal:  # as in a group: the identification stands, audited
+                refused = refusal
+            if creates:  # the resolve's and the registration's records: one insert
+                await uow.audit.record_many(creates)
+        if refused is not None:
+            raise refused
         self._seen.put(registered.tube)
         for record in reads:
             await self._audit_writer.submit(record)
@@ -224,12 +233,12 @@ class SamplingService:
         who: Who,
         caller: Caller,
         reads: list[AuditRecord],
-        creates: list[AuditRecord] | None = None,
+        creates: list[AuditRecord],
     ) -> Registered:
-        """Identify and bind one person. Audit: the resolve and a new registration are recorded in
-        ``uow`` now, or appended to ``creates`` for the caller to write in the same unit, all at
-        once; a scan again is a read, appended to ``reads`` (the caller submits them once the unit
-        is over)."""
+        """Identify and bind one person. Audit: the resolve and a new registration are appended to
+        ``creates`` for the caller to write in the same unit, all at once (also when the tube
+        refuses the person: the identification stands); a scan again is a read, appended to
+        ``reads`` (the caller submits them once the unit is over)."""
         if not isinstance(who, Identified):
             found = await self._scan.resolve_verified(
                 uow, who, actor=caller.client_id, deferred_audit=creates
@@ -272,10 +281,7 @@ class SamplingService:
             patient_id=registration.patient_id,
             detail={"tube": tube.barcode, "position": str(registration.position)},
         )
-        if creates is None:
-            await uow.audit.record(record)
-        else:
-            creates.append(record)
+        creates.append(record)
         return Registered(registration, tube, created=True, flags=flags)
 
     async def close(self, barcode: str, caller: Caller) -> SamplingTube:

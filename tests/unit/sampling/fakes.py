@@ -35,6 +35,14 @@ class FakeScanner:
         self, uow: UnitOfWork, verified: str, *, actor: str, deferred_audit: list[AuditRecord] | None = None
     ) -> ScanResult:
         patient = {"resourceType": "Patient", "id": f"pat-{verified}", "name": [{"text": f"测试{verified}"}]}
+        # Audited as the real resolve is: in the unit, or handed back for the caller to write in it.
+        record = Auditor().build(
+            agent=actor, action="R", operation="resolve Patient", patient_id=patient["id"]
+        )
+        if deferred_audit is None:
+            await uow.audit.record(record)
+        else:
+            deferred_audit.append(record)
         return ScanResult(patient=patient, patient_id=f"pat-{verified}", created=False)
 
 

@@ -169,13 +169,15 @@ async def test_each_line_bound_is_audited_with_its_registration() -> None:
         records = await uow.audit.search(limit=50)
     operations = sorted((r.operation, r.patient_id) for r in records)
     assert operations == [
+        ("resolve Patient", "pat-1"),  # identified in the unit that binds the line
+        ("resolve Patient", "pat-2"),
         ("sampling batch-existing", "pat-1"),
         ("sampling register", "pat-1"),
         ("sampling register", "pat-2"),
     ]
 
 
-async def test_the_next_chunk_is_identified_while_one_is_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_the_next_chunk_is_verified_while_one_is_bound(monkeypatch: pytest.MonkeyPatch) -> None:
     from adapter.sampling import batch
 
     monkeypatch.setattr(batch, "CHUNK", 4)

@@ -101,6 +101,21 @@ async def test_a_closed_tube_refuses_and_is_not_scanned_first(
     assert events[0].payload["members"] == [{"position": 1, "patient": "Patient/pat-1"}]
 
 
+@pytest.mark.parametrize("group_binds", [True, False])
+async def test_a_refused_scan_keeps_its_identification_audited(
+    storage: MemoryStorage, scanner: FakeScanner, group_binds: bool
+) -> None:
+    service = make_service(storage, scanner, group_binds=group_binds)
+    for n in range(1, 6):
+        await service.register(req(f"P{n}"), SAMPLER)
+    with pytest.raises(TubeFull):
+        await service.register(req("P6"), SAMPLER)  # identified in the bind's unit, then refused
+    async with storage.unit_of_work(read_only=True) as uow:
+        records = await uow.audit.search(patient_id="pat-6")
+        assert await uow.sampling.tubes_of("pat-6", "2026-11-29") == []
+    assert [(r.operation, r.agent) for r in records] == [("resolve Patient", SAMPLER.client_id)]
+
+
 async def test_pool_size_and_point_are_fixed_by_the_first_registration(service: SamplingService) -> None:
     await service.register(req("P1", pool_size=10), SAMPLER)
     with pytest.raises(PoolSizeMismatch):
@@ -147,7 +162,7 @@ async def test_registrations_are_audited_and_members_masked(
     await service.audit_writer.flush()
     async with storage.unit_of_work(read_only=True) as uow:
         records = await uow.audit.search(patient_id="pat-1")
-    assert {r.operation for r in records} == {"sampling register", "sampling read-tube"}
+    assert {r.operation for r in records} == {"resolve Patient", "sampling register", "sampling read-tube"}
     with pytest.raises(TubeNotFound):
         await service.view("NOPE0001", SAMPLER)
 
