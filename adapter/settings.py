@@ -24,7 +24,12 @@ class Settings(BaseSettings):
         default="sqlite+aiosqlite:///./var/dualcode.sqlite",
         description="SQLAlchemy async URL: sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/db",
     )
-    database_pool_size: int = Field(default=10, ge=1, description="Connections per process (PostgreSQL)")
+    database_pool_size: int = Field(
+        default=20,
+        ge=1,
+        description="Connections kept per process (PostgreSQL; SQLite: reader connections). Size it to the "
+        "requests a process serves at once: past it, PostgreSQL connections are opened and closed per use",
+    )
     redis_url: SecretStr | None = Field(
         default=None, description="redis://host:port/db; unset = in-process cache (single process only)"
     )
