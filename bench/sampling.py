@@ -12,7 +12,7 @@ python -m bench.sampling [--seconds 20] [--clients 16] [--people 30000] [--batch
   ``dualcode_bench_sampling_<N>``) and later runs start from a copy of it (a SQLite copy is synced
   to disk before the run starts). With ``--in-place`` runs use the kept index itself (the SQLite
   file, or the PostgreSQL database), no copy: for an index of 1,000,000 (16 GB on SQLite, ~20 GB
-  on PostgreSQL; each run's tubes and scan ids are new, ``run_tag``). With
+  on PostgreSQL; each run's tubes, scan ids and sampling round are new, ``run_tag``). With
   ``--index 0`` every person scanned is new to the index (created by the scan), as the first
   figures were taken.
 - ``--runs R``: R load phases per backend (a fresh copy of the index each), figures of each and
@@ -426,6 +426,9 @@ def run_once(
         "DUALCODE_MLLP_ENABLED": "false",
         "DUALCODE_CARDS_HOSPITAL_CODE": "H0001",
         "DUALCODE_HTTP_WORKERS": str(args.workers),
+        # A round of its own per run: a kept index is scanned again by every run, and in a real
+        # round each person comes once (else every scan is flagged as in another tube of the round).
+        "DUALCODE_SAMPLING_ROUND": f"bench-{tag}",
     }
     if variant.pythonpath:
         env["PYTHONPATH"] = variant.pythonpath
