@@ -8,13 +8,14 @@ ServiceUnavailable.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from collections.abc import Awaitable, Mapping, Sequence
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult, Dialect
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.dml import Insert
 
@@ -22,10 +23,12 @@ from adapter.errors import DuplicateKey, ServiceUnavailable
 from adapter.json_codec import dump_json, load_json
 from adapter.storage.ports import ReadOnlyViolation
 from adapter.storage.shared import UtcClock
+from adapter.storage.sql.asyncpg_direct import AsyncpgDirect
 from adapter.storage.sql.prepared import PreparedRead, PreparedWrite
 from adapter.storage.vault import Vault
 
 Params = Mapping[str, Any] | Sequence[Mapping[str, Any]]
+T = TypeVar("T")
 
 
 class SqlConnection(Protocol):
@@ -41,8 +44,11 @@ class SqlConnection(Protocol):
     ) -> CursorResult[Any]: ...
 
 
+_NOT_LOOKED_UP: Any = object()
+
+
 class SqlContext:
-    __slots__ = ("_active", "_conn", "_read_only", "clock", "dialect", "vault")
+    __slots__ = ("_active", "_conn", "_direct", "_read_only", "clock", "dialect", "vault")
 
     def __init__(
         self, conn: SqlConnection, *, vault: Vault, clock: UtcClock, read_only: bool = False
@@ -53,6 +59,14 @@ class SqlContext:
         self.clock = clock
         self.dialect = conn.dialect.name
         self._active = True
+        self._direct: AsyncpgDirect | None = _NOT_LOOKED_UP
+
+    async def _asyncpg(self) -> AsyncpgDirect | None:
+        """asyncpg under this unit, for prepared statements (``asyncpg_direct``); None elsewhere."""
+        if self._direct is _NOT_LOOKED_UP:
+            conn = self._conn
+            self._direct = await AsyncpgDirect.of(conn) if isinstance(conn, AsyncConnection) else None
+        return self._direct
 
     def _check_writable(self) -> None:
         if not self._active:
@@ -85,13 +99,18 @@ class SqlContext:
             raise mapped from exc
 
     async def fetch(self, read: PreparedRead, params: Mapping[str, Any]) -> list[Any]:
-        """The rows of a prepared read (``prepared``): the stdlib driver directly on SQLite, an
-        ordinary execute elsewhere; rows answer the same attribute names either way."""
-        fetch_driver = getattr(self._conn, "fetch_driver", None)
-        if fetch_driver is None:
-            return list(await self.execute(read.statement, params))
+        """The rows of a prepared read (``prepared``): the stdlib driver directly on SQLite, asyncpg
+        directly on PostgreSQL (``asyncpg_direct``), an ordinary execute elsewhere; rows answer the
+        same attribute names either way."""
         if not self._active:
             raise RuntimeError("the unit of work has ended; open a new one")
+        fetch_driver = getattr(self._conn, "fetch_driver", None)
+        if fetch_driver is None:
+            direct = await self._asyncpg()
+            if direct is None:
+                return list(await self.execute(read.statement, params))
+            compiled = read.compiled(self._conn.dialect)
+            return compiled.rows(await self._mapped(direct.fetch(compiled.sql, compiled.arguments(params))))
         compiled = read.compiled(self._conn.dialect)
         try:
             raw = fetch_driver(compiled.sql, compiled.arguments(params))
@@ -105,8 +124,12 @@ class SqlContext:
         self._check_writable()
         write_driver = getattr(self._conn, "write_driver", None)
         if write_driver is None:
-            result = await self.execute(statement.statement, params)
-            return list(result.all()) if result.returns_rows else []
+            direct = await self._asyncpg()
+            if direct is None:
+                result = await self.execute(statement.statement, params)
+                return list(result.all()) if result.returns_rows else []
+            compiled = statement.compiled(self._conn.dialect)
+            return compiled.rows(await self._mapped(direct.fetch(compiled.sql, compiled.arguments(params))))
         compiled = statement.compiled(self._conn.dialect)
         try:
             raw = write_driver(compiled.sql, compiled.arguments(params))
@@ -125,6 +148,10 @@ class SqlContext:
                 return int(write_many(sql, list(rows)))
             except sqlite3.Error as exc:
                 raise map_driver_error(exc) from exc
+        direct = await self._asyncpg()
+        if direct is not None:
+            await self._mapped(direct.execute_many(sql, rows))
+            return -1
         try:
             result = await self._conn.exec_driver_sql(sql, list(rows))
         except Exception as exc:
@@ -133,6 +160,17 @@ class SqlContext:
                 raise
             raise mapped from exc
         return -1 if result.rowcount is None else int(result.rowcount)
+
+    @staticmethod
+    async def _mapped(statement: Awaitable[T]) -> T:
+        """Await a driver statement, its database errors mapped as ``execute`` maps them."""
+        try:
+            return await statement
+        except Exception as exc:
+            mapped = map_db_error(exc)
+            if mapped is exc:
+                raise
+            raise mapped from exc
 
     async def driver_connection(self) -> Any:
         """The driver's own connection under this unit of work (asyncpg's, for COPY), inside its
