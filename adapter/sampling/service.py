@@ -262,7 +262,7 @@ class SamplingService:
         if registration is None:
             check_tube_accepts(tube, request)
             raise TubeFull(f"tube {tube.barcode} cannot take more people")  # pragma: no cover
-        flags = await _flags(uow, registration.patient_id, tube)
+        flags = () if placed.in_other_tubes is False else await _flags(uow, registration.patient_id, tube)
         if not placed.created:
             reads.append(
                 self._auditor.build_for(

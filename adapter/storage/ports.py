@@ -321,7 +321,9 @@ class SamplingStore(Protocol):
         pool size), else it must be open, not full, of this pool size and point. The stored
         registration takes the tube's round and the position; ``position`` given is ignored. The
         same person in this tube, or a client_ref already stored, writes nothing and returns that
-        registration; a tube that refuses writes nothing and returns registration None."""
+        registration; a tube that refuses writes nothing and returns registration None. A new
+        registration says whether the person is in another tube of the round (``in_other_tubes``),
+        so the common scan needs no ``tubes_of``."""
         ...
 
     async def by_client_refs(self, client_refs: Sequence[str]) -> dict[str, SamplingRegistration]:

@@ -174,3 +174,6 @@ class SamplingPlacement:
     tube: SamplingTube
     registration: SamplingRegistration | None
     created: bool
+    # For a new registration: whether the person is in another tube of the round too (found in the
+    # same statement); None when not known (the caller asks ``tubes_of``).
+    in_other_tubes: bool | None = None

@@ -113,7 +113,8 @@ class MemorySamplingStore:
             )
         placed = replace(registration, position=tube.filled + 1, round=tube.round)
         await self.add(placed)
-        return SamplingPlacement(tables.tubes[tube.barcode], placed, created=True)
+        elsewhere = any(t != placed.tube for t in tables.by_round.get((placed.patient_id, placed.round), ()))
+        return SamplingPlacement(tables.tubes[tube.barcode], placed, True, elsewhere)
 
     async def by_client_refs(self, client_refs: Sequence[str]) -> dict[str, SamplingRegistration]:
         tables = self._t

@@ -28,6 +28,7 @@ from sqlalchemy import (
     bindparam,
     case,
     delete,
+    exists,
     select,
     update,
 )
@@ -132,9 +133,17 @@ def _inserts(dialect: Any) -> tuple[PreparedWrite, PreparedWrite]:
     registration = registration.values(
         {name: bindparam(name, type_=R[name].type) for name in _REGISTRATION_COLUMNS}
     )
+    # Whether the person is in another tube of the round too, in the same statement (no second trip
+    # for the "same person in two tubes" flag of nearly every scan, where the answer is no).
+    other = sampling_registrations.alias("other")
+    elsewhere = exists().where(
+        other.c.patient_id == bindparam("patient_id", type_=R.patient_id.type),
+        other.c.round == bindparam("round", type_=R.round.type),
+        other.c.tube != bindparam("tube", type_=R.tube.type),
+    )
     return (
         PreparedWrite(tube.returning(*sampling_tubes.c)),
-        PreparedWrite(registration.returning(R.seq)),
+        PreparedWrite(registration.returning(R.seq, elsewhere.label("in_other_tubes"))),
     )
 
 
@@ -203,8 +212,8 @@ class SqlSamplingStore:
             if rows:  # counted in: the common case
                 tube = _tube(rows[0])
                 placed = replace(registration, position=tube.filled, round=tube.round)
-                if await ctx.write(insert_registration, _registration_values(placed)):
-                    return SamplingPlacement(tube, placed, created=True)
+                if inserted := await ctx.write(insert_registration, _registration_values(placed)):
+                    return SamplingPlacement(tube, placed, True, bool(inserted[0].in_other_tubes))
                 await ctx.write(_TAKE_BACK, key)  # known person or client_ref: nothing new
                 return await self._known(registration)
             found = await ctx.fetch(_GET_TUBE, key)
@@ -223,8 +232,8 @@ class SqlSamplingStore:
                     continue  # created by another writer meanwhile (PostgreSQL)
                 tube = _tube(rows[0])
                 placed = replace(registration, position=1, round=tube.round)
-                if await ctx.write(insert_registration, _registration_values(placed)):
-                    return SamplingPlacement(tube, placed, created=True)
+                if inserted := await ctx.write(insert_registration, _registration_values(placed)):
+                    return SamplingPlacement(tube, placed, True, bool(inserted[0].in_other_tubes))
                 await ctx.write(_DROP_TUBE, key)  # its client_ref is stored: nothing new
                 return await self._known(registration)
             tube = _tube(found[0])

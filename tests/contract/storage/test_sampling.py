@@ -160,6 +160,18 @@ async def test_place_counts_people_in_and_refuses_without_writing(storage: Stora
     assert {ref: r.position for ref, r in refs.items()} == {"ref-2": 2, "ref-5": 5}
 
 
+async def test_place_says_whether_the_person_is_in_another_tube_of_the_round(storage: Storage) -> None:
+    first = await _place(storage, "TUBE0601", "pat-1")  # a new tube
+    second = await _place(storage, "TUBE0602", "pat-1")  # the same round, another tube
+    other = await _place(storage, "TUBE0602", "pat-2")  # an existing tube
+    next_round = await _place(storage, "TUBE0603", "pat-1", round="R2")
+    assert [p.in_other_tubes for p in (first, second, other, next_round)] == [False, True, False, False]
+    again = await _place(storage, "TUBE0602", "pat-1")
+    assert not again.created and again.in_other_tubes is None  # not looked at: ask tubes_of
+    async with storage.unit_of_work(read_only=True) as uow:
+        assert await uow.sampling.tubes_of("pat-1", "R1") == ["TUBE0601", "TUBE0602"]
+
+
 async def test_place_keeps_an_existing_tube_and_its_people_as_they_are(storage: Storage) -> None:
     first = await _place(storage, "TUBE0402", "pat-1", pool_size=10, client_ref="ref-a")
     again = await _place(storage, "TUBE0402", "pat-1", pool_size=10, client_ref="ref-b")
