@@ -34,7 +34,9 @@ class MemoryIdentityStore:
     async def find(self, system: str, value: str) -> IdentityLink | None:
         return self._tx.check().links.get(identity_key(system, value))
 
-    async def find_many(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], IdentityLink]:
+    async def find_many(
+        self, keys: Sequence[tuple[str, str]], *, read_ahead: bool = False
+    ) -> dict[tuple[str, str], IdentityLink]:
         links = self._tx.check().links
         found = ((key, links.get(identity_key(*key))) for key in keys)
         return {key: link for key, link in found if link is not None}

@@ -48,7 +48,17 @@ _NOT_LOOKED_UP: Any = object()
 
 
 class SqlContext:
-    __slots__ = ("_active", "_conn", "_direct", "_read_only", "clock", "dialect", "vault")
+    __slots__ = (
+        "_active",
+        "_ahead",
+        "_conn",
+        "_direct",
+        "_read_only",
+        "_writes",
+        "clock",
+        "dialect",
+        "vault",
+    )
 
     def __init__(
         self, conn: SqlConnection, *, vault: Vault, clock: UtcClock, read_only: bool = False
@@ -60,6 +70,24 @@ class SqlContext:
         self.dialect = conn.dialect.name
         self._active = True
         self._direct: AsyncpgDirect | None = _NOT_LOOKED_UP
+        self._writes = 0  # statements run that may have written (the read-ahead is good until the next)
+        self._ahead: dict[tuple[str, str], tuple[int, Any]] | None = None
+
+    def read_ahead(self, resource_type: str, resource_id: str, row: Any) -> None:
+        """A resource's current row that a statement of this unit read along (``identities``
+        ``find_many(read_ahead=True)``), for the unit's next ``read`` of it: used once, and only if
+        nothing that may write ran in between."""
+        if self._ahead is None:
+            self._ahead = {}
+        self._ahead[(resource_type, resource_id)] = (self._writes, row)
+
+    def take_read_ahead(self, resource_type: str, resource_id: str) -> Any | None:
+        if not self._ahead:
+            return None
+        entry = self._ahead.pop((resource_type, resource_id), None)
+        if entry is None or entry[0] != self._writes:
+            return None
+        return entry[1]
 
     async def _asyncpg(self) -> AsyncpgDirect | None:
         """asyncpg under this unit, for prepared statements (``asyncpg_direct``); None elsewhere."""
@@ -69,10 +97,12 @@ class SqlContext:
         return self._direct
 
     def _check_writable(self) -> None:
+        """Before every statement that may write (and so ends any read-ahead)."""
         if not self._active:
             raise RuntimeError("the unit of work has ended; open a new one")
         if self._read_only:
             raise ReadOnlyViolation("this unit of work is read-only")
+        self._writes += 1
 
     @property
     def is_postgres(self) -> bool:
@@ -90,6 +120,8 @@ class SqlContext:
             raise RuntimeError("the unit of work has ended; open a new one")
         if self._read_only and getattr(statement, "is_dml", False):
             raise ReadOnlyViolation("this unit of work is read-only")
+        if not getattr(statement, "is_select", False):
+            self._writes += 1
         try:
             return await self._conn.execute(statement, params)
         except Exception as exc:

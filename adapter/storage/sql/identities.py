@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import and_, bindparam, literal_column, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.sql.elements import BindParameter
 
@@ -15,22 +15,40 @@ from adapter.storage.shared import identity_key
 from adapter.storage.sql.bulk import KEYS_PER_QUERY, chunks, driver_value, insert_rows
 from adapter.storage.sql.context import SqlContext
 from adapter.storage.sql.prepared import PreparedRead, PreparedWrite
-from adapter.storage.sql.schema import identity_links
+from adapter.storage.sql.schema import identity_links, resource_versions, resources
 
-L = identity_links.c
+L, R, V = identity_links.c, resources.c, resource_versions.c
 _LINK_COLUMNS = ("value_hash", "system", "value", "patient_id", "created_at", "flagged", "note")
 # Built once, with bind parameters: building a statement per lookup cost more than running it.
 _BY_HASH = PreparedRead(select(identity_links).where(L.value_hash == bindparam("h")))
-_HELD: dict[int, PreparedRead] = {}
+_HELD: dict[tuple[int, bool], PreparedRead] = {}
 
 
-def _held_read(count: int) -> PreparedRead:
-    """The links of ``count`` blind indexes (one statement per count, built once)."""
-    read = _HELD.get(count)
+def _held_read(count: int, with_patients: bool) -> PreparedRead:
+    """The links of ``count`` blind indexes (one statement per count, built once); ``with_patients``:
+    each with its Patient's current row, read along (the resolve reads that Patient next)."""
+    read = _HELD.get((count, with_patients))
     if read is None:
         hashes: list[BindParameter[Any]] = [bindparam(f"h{n}") for n in range(count)]
         columns = (L.value_hash, L.patient_id, L.created_at, L.flagged, L.note)
-        read = _HELD[count] = PreparedRead(select(*columns).where(L.value_hash.in_(hashes)))
+        statement = select(*columns).where(L.value_hash.in_(hashes))
+        if with_patients:
+            patient = and_(R.resource_type == literal_column("'Patient'"), R.resource_id == L.patient_id)
+            current = and_(
+                V.resource_type == R.resource_type,
+                V.resource_id == R.resource_id,
+                V.version_id == R.version_id,
+            )
+            statement = (
+                select(
+                    *columns, V.resource_type, V.resource_id, V.version_id, V.last_updated, V.deleted, V.body
+                )
+                .select_from(
+                    identity_links.outerjoin(resources, patient).outerjoin(resource_versions, current)
+                )
+                .where(L.value_hash.in_(hashes))
+            )
+        read = _HELD[(count, with_patients)] = PreparedRead(statement)
     return read
 
 
@@ -90,10 +108,12 @@ class SqlIdentityStore:
     async def find(self, system: str, value: str) -> IdentityLink | None:
         return await self._by_hash(self._ctx.vault.blind_index(identity_key(system, value)))
 
-    async def find_many(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], IdentityLink]:
+    async def find_many(
+        self, keys: Sequence[tuple[str, str]], *, read_ahead: bool = False
+    ) -> dict[tuple[str, str], IdentityLink]:
         blind_index = self._ctx.vault.blind_index
         by_hash = {blind_index(identity_key(system, value)): (system, value) for system, value in keys}
-        return await self._held(by_hash)
+        return await self._held(by_hash, read_ahead=read_ahead)
 
     async def link_many(self, links: Sequence[NewLink]) -> list[IdentityLink]:
         """Insert-or-ignore every link, then read back which patient holds each identifier."""
@@ -117,13 +137,19 @@ class SqlIdentityStore:
         held = await self._held({h: (new.system, new.value) for h, new in zip(hashes, links, strict=True)})
         return [held[(new.system, new.value)] for new in links]
 
-    async def _held(self, by_hash: dict[str, tuple[str, str]]) -> dict[tuple[str, str], IdentityLink]:
+    async def _held(
+        self, by_hash: dict[str, tuple[str, str]], *, read_ahead: bool = False
+    ) -> dict[tuple[str, str], IdentityLink]:
         """The links of these blind indexes. The values are the caller's (the same hash is the same
-        identifier), so nothing but notes needs decrypting."""
+        identifier), so nothing but notes needs decrypting. With ``read_ahead`` each owner's current
+        Patient row comes along and waits in the unit for its next read (``SqlContext.read_ahead``)."""
+        ctx = self._ctx
         found: dict[tuple[str, str], IdentityLink] = {}
         for chunk in chunks(list(by_hash), KEYS_PER_QUERY):
             params = {f"h{n}": value_hash for n, value_hash in enumerate(chunk)}
-            for row in await self._ctx.fetch(_held_read(len(chunk)), params):
+            for row in await ctx.fetch(_held_read(len(chunk), read_ahead), params):
+                if read_ahead and row.resource_id is not None:
+                    ctx.read_ahead("Patient", row.resource_id, row)
                 system, value = by_hash[row.value_hash]
                 note = self._ctx.open_text(row.note, f"identity-note/{row.value_hash}")
                 found[(system, value)] = IdentityLink(

@@ -181,10 +181,12 @@ class SqlFhirRepository:
         return await create_many(self._ctx, items)
 
     async def read(self, resource_type: str, resource_id: str) -> StoredResource:
-        rows = await self._ctx.fetch(_READ, {"rt": resource_type, "rid": resource_id})
-        if not rows:
-            raise ResourceNotFound()
-        row = rows[0]
+        row = self._ctx.take_read_ahead(resource_type, resource_id)  # read along by find_many
+        if row is None:
+            rows = await self._ctx.fetch(_READ, {"rt": resource_type, "rid": resource_id})
+            if not rows:
+                raise ResourceNotFound()
+            row = rows[0]
         if row.deleted:
             raise ResourceGone()
         return self._stored(row)

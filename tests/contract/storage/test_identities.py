@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from adapter.errors import DuplicateKey
-from adapter.storage import Storage
+from adapter.errors import DuplicateKey, ResourceNotFound
+from adapter.storage import SqlStorage, Storage
+from adapter.storage.sql.context import SqlContext
 from tests.contract.storage.synthetic import CARD_SYSTEM, ID_SYSTEM
 
 
@@ -71,3 +74,42 @@ async def test_move_takes_one_link_to_another_patient(storage: Storage) -> None:
     async with storage.unit_of_work() as uow:
         assert [link.value for link in await uow.identities.links_for("p-a")] == ["TEST-MOVE-2"]
         assert [link.value for link in await uow.identities.links_for("p-b")] == ["TEST-MOVE-1"]
+
+
+async def test_a_read_ahead_answers_the_next_read_as_the_store_would(
+    storage: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    patient = {"resourceType": "Patient", "id": "pat-ra", "gender": "female"}
+    async with storage.unit_of_work() as uow:
+        created, _ = await uow.resources.create(patient)
+        await uow.identities.link(ID_SYSTEM, "TEST-2001", "pat-ra")
+        await uow.identities.link(CARD_SYSTEM, "CARD-2001", "pat-ra")
+        await uow.identities.link(ID_SYSTEM, "TEST-2002", "pat-none")  # a link whose Patient is absent
+    reads: list[object] = []
+    if isinstance(storage, SqlStorage):  # the read-ahead saves the SQL stores a statement
+        fetch = SqlContext.fetch
+
+        async def counted(self: SqlContext, read: Any, params: Any) -> Any:
+            reads.append(read)
+            return await fetch(self, read, params)
+
+        monkeypatch.setattr(SqlContext, "fetch", counted)
+    keys = [(ID_SYSTEM, "TEST-2001"), (CARD_SYSTEM, "CARD-2001"), (ID_SYSTEM, "TEST-2002")]
+    async with storage.unit_of_work() as uow:
+        found = await uow.identities.find_many(keys, read_ahead=True)
+        assert {k: link.patient_id for k, link in found.items()} == {
+            (ID_SYSTEM, "TEST-2001"): "pat-ra",
+            (CARD_SYSTEM, "CARD-2001"): "pat-ra",
+            (ID_SYSTEM, "TEST-2002"): "pat-none",
+        }
+        read = await uow.resources.read("Patient", "pat-ra")
+        assert (read.version_id, read.body) == (created.version_id, created.body)
+        if isinstance(storage, SqlStorage):
+            assert len(reads) == 1  # the Patient came with the links
+        with pytest.raises(ResourceNotFound):
+            await uow.resources.read("Patient", "pat-none")
+        # A write between the lookup and the read: the read sees the unit's own write.
+        await uow.identities.find_many(keys, read_ahead=True)
+        updated, _ = await uow.resources.update({**patient, "gender": "male"}, if_match=created.version_id)
+        again = await uow.resources.read("Patient", "pat-ra")
+        assert (again.version_id, again.body["gender"]) == (updated.version_id, "male")

@@ -219,11 +219,11 @@ class _Blind:
         self._inner = inner
         self._looked = False
 
-    async def find_many(self, keys: Any) -> dict[Any, Any]:
+    async def find_many(self, keys: Any, *, read_ahead: bool = False) -> dict[Any, Any]:
         if not self._looked:
             self._looked = True
             return {}
-        return await self._inner.find_many(keys)  # type: ignore[no-any-return]
+        return await self._inner.find_many(keys, read_ahead=read_ahead)  # type: ignore[no-any-return]
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)

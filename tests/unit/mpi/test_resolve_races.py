@@ -32,8 +32,12 @@ class BlindFind:
     async def find(self, system: str, value: str) -> IdentityLink | None:
         return None if value in self._hidden else await self._inner.find(system, value)
 
-    async def find_many(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], IdentityLink]:
-        return await self._inner.find_many([k for k in keys if k[1] not in self._hidden])
+    async def find_many(
+        self, keys: Sequence[tuple[str, str]], *, read_ahead: bool = False
+    ) -> dict[tuple[str, str], IdentityLink]:
+        return await self._inner.find_many(
+            [k for k in keys if k[1] not in self._hidden], read_ahead=read_ahead
+        )
 
     async def links_for(self, patient_id: str) -> list[IdentityLink]:
         return await self._inner.links_for(patient_id)
