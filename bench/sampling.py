@@ -16,7 +16,10 @@ python -m bench.sampling [--seconds 20] [--clients 16] [--people 30000] [--batch
   ``--index 0`` every person scanned is new to the index (created by the scan), as the first
   figures were taken.
 - ``--runs R``: R load phases per backend (a fresh copy of the index each), figures of each and
-  the median; the batch is ingested after the first.
+  the median; the batch is ingested after the first. Every phase scans the same ``--people``
+  people (their index pages then warm from the phase before) unless ``--fresh-people``: each phase
+  its own people, none scanned twice in the run, as in a real round; ``--skip-people K`` starts
+  after the index's first K people (those an earlier invocation scanned).
 - ``--baseline TREE``: a copy of the source tree (e.g. the code before a change) whose service runs
   each load phase too, alternating with this tree's (A/B in the same run, on the same machine load).
 
@@ -530,7 +533,9 @@ def measure(
     batch = batch_body(batch_codes, args.batch_lines, tag) if args.batch_lines else None
     results: dict[str, list[dict[str, float]]] = {v.name: [] for v in variants}
     for run in range(args.runs):
-        for variant in variants:
+        for number, variant in enumerate(variants):
+            phase = run * len(variants) + number
+            mine = codes[phase * args.people : (phase + 1) * args.people] if args.fresh_people else codes
             with tempfile.TemporaryDirectory() as name:
                 tmp = Path(name)
                 database = (
@@ -542,7 +547,7 @@ def measure(
                     database=database,
                     tmp=tmp,
                     sandbox=sandbox,
-                    codes=codes,
+                    codes=mine,
                     batch=batch if run == 0 and variant.name == "new" else None,
                     args=args,
                     tag=run_tag(backend, run, variant),
@@ -720,6 +725,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="length of each load phase")
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--people", type=int, default=30_000, help="people scanned in the load phase")
+    parser.add_argument(
+        "--fresh-people",
+        action="store_true",
+        help="every load phase scans --people people of its own (no one is scanned twice in the run)",
+    )
+    parser.add_argument(
+        "--skip-people", type=int, default=0, help="start after this many people of the index"
+    )
     parser.add_argument("--batch-lines", type=int, default=10_000, help="offline batch size (issue: 100000)")
     parser.add_argument(
         "--index", type=int, default=0, help="people in the index before the run (issue: 1e6)"
@@ -751,9 +764,11 @@ def main(argv: list[str] | None = None) -> None:
     if args.simulator:
         simulator_cost(args, variants)
         return
-    scanned = args.people + (args.batch_lines if not args.index else 0)
-    if args.index:
-        scanned = min(args.people + args.batch_lines, args.index - 1)  # people 1.. of the export
+    phases = args.runs * len(variants) if args.fresh_people else 1
+    loaded = args.people * phases
+    scanned = loaded + (args.batch_lines if not args.index else 0)
+    if args.index:  # people skip+1.. of the export
+        scanned = min(args.skip_people + loaded + args.batch_lines, args.index - 1) - args.skip_people
     print(
         f"== sampling: {args.clients} clients, {args.seconds:.0f} s, tubes of {POOL}, "
         f"index of {args.index:,} people, {scanned:,} people scanned, loopback, "
@@ -785,9 +800,9 @@ def main(argv: list[str] | None = None) -> None:
             tmp / "sandbox.log", "--people", "1", "--seed", str(SEED), "--his-mllp-port", "-1"
         )
         try:
-            codes = grow_people(sandbox, scanned)
-            load_codes = codes[: args.people]
-            batch_codes = codes[args.people :] or codes  # an index smaller than both: people rescanned
+            codes = grow_people(sandbox, args.skip_people + scanned)[args.skip_people :]
+            load_codes = codes[:loaded]
+            batch_codes = codes[loaded:] or codes  # an index smaller than both: people rescanned
             for backend in backends:
                 measure(backend, sandbox, load_codes, batch_codes, indexes.get(backend), variants, args)
         finally:
