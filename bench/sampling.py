@@ -100,6 +100,16 @@ def psql(*commands: str) -> None:
     subprocess.run(args, check=True, capture_output=True, timeout=1800)
 
 
+def database_exists(name: str) -> bool:
+    found = subprocess.run(
+        [*PG_ADMIN, "-At", "-c", f"SELECT 1 FROM pg_database WHERE datname = '{name}'"],
+        capture_output=True,
+        check=True,
+        timeout=60,
+    )
+    return found.stdout.strip() == b"1"
+
+
 def postgres_answers() -> bool:
     try:
         psql("SELECT 1")
@@ -131,10 +141,16 @@ class Index:
             return
         if people_file is None:
             raise SystemExit("--index needs the exported people file")
+        if self.backend == "postgres" and database_exists(self.template):
+            # Its name is the same for every --keep directory: another one's index, never dropped here.
+            raise SystemExit(
+                f"PostgreSQL database {self.template} exists but {self.home} does not hold its keys: "
+                f"use the --keep directory it was loaded with, or drop it first"
+            )
         shutil.rmtree(self.home, ignore_errors=True)
         self.home.mkdir(parents=True)
         if self.backend == "postgres":
-            psql(f"DROP DATABASE IF EXISTS {self.template}", f"CREATE DATABASE {self.template}")
+            psql(f"CREATE DATABASE {self.template}")
         started = time.perf_counter()
         done_run = subprocess.run(
             [str(BIN / "dualcode"), "mpi", "import", str(people_file), "--quiet"],
