@@ -396,16 +396,27 @@ def start(tmp: Path, env: dict[str, str]) -> RunningService:
 
 
 def disk_reads(pid: int) -> int:
-    """Bytes the process has read from disk so far (page-cache misses; Linux /proc/PID/io)."""
-    for line in Path(f"/proc/{pid}/io").read_text().splitlines():
-        if line.startswith("read_bytes:"):
-            return int(line.split()[1])
-    return 0
+    """Bytes a process and the processes under it (``--workers``) have read from disk so far
+    (page-cache misses; Linux /proc/PID/io)."""
+    total = 0
+    for member in _process_tree(pid):
+        try:
+            lines = Path(f"/proc/{member}/io").read_text().splitlines()
+        except OSError:  # gone meanwhile
+            continue
+        total += sum(int(line.split()[1]) for line in lines if line.startswith("read_bytes:"))
+    return total
 
 
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time a process and the processes under it (``--workers``) have used so
     far, from Linux /proc."""
+    stats = _stats()
+    total = sum(int(stats[m][11]) + int(stats[m][12]) for m in _process_tree(pid, stats) if m in stats)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _stats() -> dict[int, list[str]]:
     stats: dict[int, list[str]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -413,16 +424,19 @@ def cpu_seconds(pid: int) -> float:
                 stats[int(entry.name)] = (entry / "stat").read_text().rsplit(")", 1)[1].split()
             except OSError:  # gone meanwhile
                 continue
-    tree, total, grown = {pid}, 0.0, True
+    return stats
+
+
+def _process_tree(pid: int, stats: dict[int, list[str]] | None = None) -> set[int]:
+    stats = _stats() if stats is None else stats
+    tree, grown = {pid}, True
     while grown:
         grown = False
         for child, fields in stats.items():
             if child not in tree and int(fields[1]) in tree:
                 tree.add(child)
                 grown = True
-    for member in tree & stats.keys():
-        total += int(stats[member][11]) + int(stats[member][12])
-    return total / os.sysconf("SC_CLK_TCK")
+    return tree
 
 
 def run_once(
