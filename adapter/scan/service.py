@@ -50,6 +50,10 @@ class VerifiedScan:
     facts: PersonFacts = field(repr=False)
 
 
+# What a resolve settles: the Patient, the scanning institution's number, the current Coverages.
+Resolved = tuple[Resolution, dict[str, str] | None, tuple[dict[str, Any], ...]]
+
+
 @dataclass(frozen=True)
 class ScanResult:
     patient: dict[str, Any] = field(repr=False)
@@ -84,7 +88,7 @@ class CardScanService:
     async def scan(self, request: ScanRequest, *, actor: str) -> ScanResult:
         verified = await self.verify(request)
         holder, facts = verified.holder, verified.facts
-        resolution, local, coverages = await self._resolve(request, holder, facts, actor)
+        resolution, local, coverages = await self._resolve(verified, actor)
         notes: list[str] = []
         fresh = holder is not None and bool(holder.insurance)
         wants_coverage = request.step not in IDENTIFICATION_ONLY
@@ -103,15 +107,7 @@ class CardScanService:
                     coverages = tuple(await self._coverage.current(uow, resolution.patient_id))
         if wants_coverage and not any(c.get("status") == "active" for c in coverages):
             notes.append("no active medical insurance: the person pays as self-funded")
-        return ScanResult(
-            patient=resolution.patient,
-            patient_id=resolution.patient_id,
-            created=resolution.created,
-            coverages=coverages,
-            local_identifier=local,
-            flags=resolution.flags,
-            notes=tuple(notes),
-        )
+        return _result((resolution, local, coverages), tuple(notes))
 
     async def resolve_verified(
         self,
@@ -125,26 +121,14 @@ class CardScanService:
         writes: a first sight creates the person), so what the caller then writes commits with it.
         Its audit record goes into ``uow``, or onto ``deferred_audit`` for the caller to write in
         the same unit. No insurance lookup (a remote call): for steps that only identify."""
-        request = verified.request
-        resolution, local, coverages = await self._resolve_in(
-            uow, request, verified.holder, verified.facts, actor, deferred_audit
-        )
-        return ScanResult(
-            patient=resolution.patient,
-            patient_id=resolution.patient_id,
-            created=resolution.created,
-            coverages=coverages,
-            local_identifier=local,
-            flags=resolution.flags,
-        )
+        return _result(await self._resolve_in(uow, verified, actor, deferred_audit))
 
-    async def _resolve(
-        self, request: ScanRequest, holder: CardHolder | None, facts: PersonFacts, actor: str
-    ) -> tuple[Resolution, dict[str, str] | None, tuple[dict[str, Any], ...]]:
+    async def _resolve(self, verified: VerifiedScan, actor: str) -> Resolved:
         """A known person with nothing new is the common scan: answered from what the last scan of the
         same facts settled when it is still current (``known``), else tried as a read-only unit of
         work (no queue behind writers, audit written in batches); the first write it would need sends
         the scan down the writer path instead, which redoes it from the start."""
+        request, holder, facts = verified.request, verified.holder, verified.facts
         if holder is None or not holder.insurance:
             numbered = request.step not in IDENTIFICATION_ONLY
             key = scan_key(
@@ -159,7 +143,7 @@ class CardScanService:
             deferred: list[AuditRecord] = []
             try:
                 async with self._storage.unit_of_work(read_only=True) as uow:
-                    answer = await self._resolve_in(uow, request, holder, facts, actor, deferred)
+                    answer = await self._resolve_in(uow, verified, actor, deferred)
             except ReadOnlyViolation:
                 pass
             else:
@@ -170,11 +154,9 @@ class CardScanService:
                     self._known.put(key, KnownScan.of(resolution, local, coverages if numbered else None))
                 return answer
         async with self._storage.unit_of_work() as uow:
-            return await self._resolve_in(uow, request, holder, facts, actor, None)
+            return await self._resolve_in(uow, verified, actor, None)
 
-    async def _still_known(
-        self, known: KnownScan, source: str, actor: str
-    ) -> tuple[Resolution, dict[str, str] | None, tuple[dict[str, Any], ...]] | None:
+    async def _still_known(self, known: KnownScan, source: str, actor: str) -> Resolved | None:
         """The remembered answer when the Patient and its Coverage are still at its versions (two
         indexed reads); None when anything changed. Audited as the resolve it stands for."""
         async with self._storage.unit_of_work(read_only=True) as uow:
@@ -188,15 +170,10 @@ class CardScanService:
         return resolution, known.local_identifier(), known.coverages()
 
     async def _resolve_in(
-        self,
-        uow: UnitOfWork,
-        request: ScanRequest,
-        holder: CardHolder | None,
-        facts: PersonFacts,
-        actor: str,
-        deferred: list[AuditRecord] | None,
-    ) -> tuple[Resolution, dict[str, str] | None, tuple[dict[str, Any], ...]]:
-        resolution = await self._index.resolve(uow, facts, actor=actor, deferred_audit=deferred)
+        self, uow: UnitOfWork, verified: VerifiedScan, actor: str, deferred: list[AuditRecord] | None
+    ) -> Resolved:
+        request, holder = verified.request, verified.holder
+        resolution = await self._index.resolve(uow, verified.facts, actor=actor, deferred_audit=deferred)
         local = None
         patient_changed = False
         organization = request.organization or self._default_organization
@@ -251,3 +228,16 @@ class CardScanService:
             sex=parsed.sex,
             birth_date=parsed.birth_date,
         )
+
+
+def _result(resolved: Resolved, notes: tuple[str, ...] = ()) -> ScanResult:
+    resolution, local, coverages = resolved
+    return ScanResult(
+        patient=resolution.patient,
+        patient_id=resolution.patient_id,
+        created=resolution.created,
+        coverages=coverages,
+        local_identifier=local,
+        flags=resolution.flags,
+        notes=notes,
+    )
