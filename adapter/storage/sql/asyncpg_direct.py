@@ -19,7 +19,7 @@ the same way.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, NoReturn
 
 from sqlalchemy.exc import DBAPIError
@@ -48,25 +48,23 @@ class AsyncpgDirect:
 
     async def fetch(self, sql: str, arguments: Sequence[Any]) -> list[Any]:
         """The rows (asyncpg Records: indexable like tuples)."""
-        adapted = self._adapted
-        async with adapted._execute_mutex:
-            try:
-                if adapted._transaction is None:
-                    await adapted._start_transaction()
-                rows: list[Any] = await adapted._connection.fetch(sql, *arguments)
-                return rows
-            except Exception as error:
-                self._raise(error, sql, arguments)
+        rows: list[Any] = await self._run(sql, arguments, lambda conn: conn.fetch(sql, *arguments))
+        return rows
 
     async def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        await self._run(sql, rows, lambda conn: conn.executemany(sql, rows))
+
+    async def _run(self, sql: str, arguments: Any, statement: Callable[[Any], Awaitable[Any]]) -> Any:
+        """``statement`` on asyncpg's connection, in the unit's transaction (begun here when it is
+        the unit's first statement)."""
         adapted = self._adapted
         async with adapted._execute_mutex:
             try:
                 if adapted._transaction is None:
                     await adapted._start_transaction()
-                await adapted._connection.executemany(sql, rows)
+                return await statement(adapted._connection)
             except Exception as error:
-                self._raise(error, sql, rows)
+                self._raise(error, sql, arguments)
 
     def _raise(self, error: Exception, sql: str, arguments: Any) -> NoReturn:
         """As SQLAlchemy would: the adapter turns asyncpg's error into its DB-API one, which is then
@@ -77,6 +75,11 @@ class AsyncpgDirect:
         except dbapi_error as translated:
             disconnected = self._dialect.is_disconnect(translated, self._adapted, None)
             raise DBAPIError.instance(
-                sql, arguments, translated, dbapi_error, connection_invalidated=disconnected
+                sql,
+                arguments,
+                translated,
+                dbapi_error,
+                hide_parameters=True,  # the arguments carry identifiers and sealed personal data
+                connection_invalidated=disconnected,
             ) from error
         raise error  # pragma: no cover - _handle_exception always raises

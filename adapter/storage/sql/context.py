@@ -122,13 +122,7 @@ class SqlContext:
             raise ReadOnlyViolation("this unit of work is read-only")
         if not getattr(statement, "is_select", False):
             self._writes += 1
-        try:
-            return await self._conn.execute(statement, params)
-        except Exception as exc:
-            mapped = map_db_error(exc)
-            if mapped is exc:
-                raise
-            raise mapped from exc
+        return await self._mapped(self._conn.execute(statement, params))
 
     async def fetch(self, read: PreparedRead, params: Mapping[str, Any]) -> list[Any]:
         """The rows of a prepared read (``prepared``): the stdlib driver directly on SQLite, asyncpg
@@ -152,7 +146,8 @@ class SqlContext:
 
     async def write(self, statement: PreparedWrite, params: Mapping[str, Any]) -> list[Any]:
         """A prepared write (``prepared``) and the rows it returns (RETURNING; none without): the
-        stdlib driver directly on SQLite, an ordinary execute elsewhere. Errors map as ``execute``'s."""
+        stdlib driver directly on SQLite, asyncpg directly on PostgreSQL, an ordinary execute
+        elsewhere. Errors map as ``execute``'s."""
         self._check_writable()
         write_driver = getattr(self._conn, "write_driver", None)
         if write_driver is None:
@@ -184,18 +179,12 @@ class SqlContext:
         if direct is not None:
             await self._mapped(direct.execute_many(sql, rows))
             return -1
-        try:
-            result = await self._conn.exec_driver_sql(sql, list(rows))
-        except Exception as exc:
-            mapped = map_db_error(exc)
-            if mapped is exc:
-                raise
-            raise mapped from exc
+        result = await self._mapped(self._conn.exec_driver_sql(sql, list(rows)))
         return -1 if result.rowcount is None else int(result.rowcount)
 
     @staticmethod
     async def _mapped(statement: Awaitable[T]) -> T:
-        """Await a driver statement, its database errors mapped as ``execute`` maps them."""
+        """Await a statement, its database errors raised as this project's (``map_db_error``)."""
         try:
             return await statement
         except Exception as exc:
